@@ -1,0 +1,493 @@
+"""Admin command line of SmartketPlace chat: database, vendors, catalog, imports, orders, reports.
+
+python admin_cli.py --help
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from catalog import csv_io
+from catalog.demo import load_demo
+from catalog.models import Product
+from catalog.services import (
+    ProductDraft,
+    ProductFilters,
+    catalog_counts,
+    find_product,
+    get_product,
+    list_products,
+    parse_decimal,
+    upsert_product,
+    view_product,
+)
+from checkout.models import Order, VendorOrder
+from checkout.services import change_status, get_order, list_orders
+from checkout.status import OrderStatus
+from marketplace import migrate
+from marketplace.accounts import ApprovalStatus, Organisation, OrganisationKind, add_organisation
+from marketplace.accounts import set_organisation_status as set_status
+from marketplace.bootstrap import App, build_app
+from marketplace.errors import MarketplaceError
+from marketplace.i18n import error_message, format_chf, translate
+from marketplace.settings import SettingsError
+
+cli = typer.Typer(help="Run a SmartketPlace chat marketplace.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+demo_cli = typer.Typer(help="Demo catalog.", no_args_is_help=True)
+vendor_cli = typer.Typer(help="Vendors, delivery companies and sectoral marketplaces.", no_args_is_help=True)
+product_cli = typer.Typer(help="Products and services of the catalog.", no_args_is_help=True)
+order_cli = typer.Typer(help="Orders.", no_args_is_help=True)
+for name, sub in [("db", db_cli), ("demo", demo_cli), ("vendor", vendor_cli), ("product", product_cli)]:
+    cli.add_typer(sub, name=name)
+cli.add_typer(order_cli, name="order")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class State:
+    config: Path | None = None
+    lang: str = "en"
+    app: App | None = None
+
+
+state = State()
+
+
+@cli.callback()
+def main(
+    config: Annotated[
+        Path | None, typer.Option(help="Deployment file (default: $SMARTKET_CONFIG or config/geneva.toml).")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of product names and messages.")] = os.environ.get(
+        "SMARTKET_ADMIN_LANG", "en"
+    ),
+) -> None:
+    state.config, state.lang = config, lang
+
+
+def app() -> App:
+    if state.app is None:
+        try:
+            state.app = build_app(state.config)
+        except SettingsError as exc:
+            errors.print(f"[red]Configuration error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    return state.app
+
+
+@contextmanager
+def unit_of_work() -> Iterator:  # type: ignore[type-arg]
+    """A unit of work whose business errors end the command with a clear, translated message."""
+    try:
+        with app().db.uow() as uow:
+            yield uow
+    except MarketplaceError as exc:
+        errors.print(f"[red]{error_message(exc, state.lang)}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    migrate.upgrade(app().db)
+    console.print(f"Database at revision [bold]{migrate.current_revision(app().db)}[/bold] ({_safe_url()})")
+
+
+def _safe_url() -> str:
+    return app().db.engine.url.render_as_string(hide_password=True)
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the Geneva demo vendors, products and chat accounts (idempotent)."""
+    migrate.upgrade(app().db)
+    with unit_of_work() as uow, progress() as bar:
+        task = bar.add_task("Demo catalog", total=None)
+        report = load_demo(uow, lambda done, total: bar.update(task, completed=done, total=total))
+        if not report.ok:
+            _print_import_errors(report)
+            raise typer.Exit(1)
+        uow.commit()
+    console.print(f"Demo catalog: {report.created} products created, {report.updated} updated.")
+
+
+# --- vendors --------------------------------------------------------------------------------
+
+
+@vendor_cli.command("add")
+def vendor_add(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    kind: Annotated[OrganisationKind, typer.Option(help="What the organisation is.")],
+    pending: Annotated[bool, typer.Option(help="Wait for approval instead of approving now.")] = False,
+    leman_share: Annotated[int, typer.Option(help="Share of prices accepted in local currency (0-100).")] = 0,
+    place: Annotated[str, typer.Option(help="Commune or town.")] = "",
+) -> None:
+    """Register a producer, shop, delivery company or sectoral marketplace."""
+    with unit_of_work() as uow:
+        org = add_organisation(uow, slug, name, kind, pending=pending, leman_share_pct=leman_share, place=place)
+        uow.commit()
+        console.print(f"Vendor [bold]{org.slug}[/bold] added ({org.kind}, {org.status}).")
+
+
+def _set_vendor_status(slug: str, status: ApprovalStatus) -> None:
+    with unit_of_work() as uow:
+        set_status(uow, slug, status)
+        uow.commit()
+    console.print(f"Vendor [bold]{slug}[/bold] is now {status}.")
+
+
+@vendor_cli.command("approve")
+def vendor_approve(slug: str) -> None:
+    """Approve a pending or suspended vendor: its products become visible."""
+    _set_vendor_status(slug, ApprovalStatus.APPROVED)
+
+
+@vendor_cli.command("suspend")
+def vendor_suspend(slug: str) -> None:
+    """Suspend a vendor: its products disappear from search and cannot be ordered."""
+    _set_vendor_status(slug, ApprovalStatus.SUSPENDED)
+
+
+@vendor_cli.command("list")
+def vendor_list() -> None:
+    """All organisations with their status and product count."""
+    with unit_of_work() as uow:
+        counts = dict(uow.session.execute(select(Product.vendor_id, func.count()).group_by(Product.vendor_id)).all())
+        table = Table("slug", "name", "kind", "status", "place", "Léman %", "products", title="Vendors")
+        for org in uow.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.slug)):
+            table.add_row(
+                org.slug,
+                org.name,
+                org.kind,
+                org.status,
+                org.place,
+                str(org.leman_share_pct),
+                str(counts.get(org.id, 0)),
+            )
+    console.print(table)
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+def _product_ref(uow, ref: str) -> Product:  # type: ignore[no-untyped-def]
+    """`vendor/sku` or a numeric product id."""
+    if ref.isdigit():
+        return get_product(uow, int(ref))
+    vendor, _, sku = ref.partition("/")
+    return find_product(uow, vendor, sku)
+
+
+@product_cli.command("add")
+def product_add(
+    vendor: Annotated[str, typer.Option(help="Vendor slug.")],
+    sku: Annotated[str, typer.Option()],
+    name_fr: Annotated[str, typer.Option()],
+    category: Annotated[str, typer.Option()],
+    unit: Annotated[str, typer.Option(help="piece, kg, l, hour or a pack such as '500 g'.")],
+    price: Annotated[str, typer.Option(help="Price in CHF, VAT included.")],
+    vat_class: Annotated[str, typer.Option(help="reduced or standard.")] = "reduced",
+    stock: Annotated[str, typer.Option()] = "0",
+    name_de: Annotated[str, typer.Option()] = "",
+    name_it: Annotated[str, typer.Option()] = "",
+    name_en: Annotated[str, typer.Option()] = "",
+    labels: Annotated[str, typer.Option(help="Label slugs separated by ';'.")] = "",
+    origin: Annotated[str, typer.Option(help="Place (N km).")] = "",
+) -> None:
+    """Add one product or service (or update it if the vendor already has this SKU)."""
+    with unit_of_work() as uow:
+        place, km = csv_io.parse_origin(origin)
+        draft = ProductDraft(
+            vendor=vendor,
+            sku=sku,
+            names={"fr": name_fr, "de": name_de, "it": name_it, "en": name_en},
+            category=category,
+            unit=unit,
+            price_chf=parse_decimal(price, "price"),
+            vat_class=vat_class,
+            stock=parse_decimal(stock, "stock"),
+            labels=[s for s in labels.split(";") if s],
+            origin_place=place,
+            origin_km=km,
+        )
+        product, created = upsert_product(uow, draft)
+        uow.commit()
+        console.print(f"Product #{product.id} {vendor}/{sku} {'created' if created else 'updated'}.")
+
+
+@product_cli.command("update")
+def product_update(
+    ref: Annotated[str, typer.Argument(help="vendor/sku or product id.")],
+    price: Annotated[str | None, typer.Option(help="New price in CHF.")] = None,
+    stock: Annotated[str | None, typer.Option(help="New stock.")] = None,
+    available: Annotated[bool | None, typer.Option("--available/--unavailable")] = None,
+    photo: Annotated[str | None, typer.Option(help="Photo URL.")] = None,
+) -> None:
+    """Change a product's price, stock, availability or photo."""
+    with unit_of_work() as uow:
+        product = _product_ref(uow, ref)
+        draft = ProductDraft(
+            vendor=product.vendor.slug,
+            sku=product.sku,
+            names=dict(product.names),
+            descriptions=dict(product.descriptions),
+            category=product.category,
+            unit=product.unit,
+            price_chf=parse_decimal(price, "price") if price is not None else product.price_chf,
+            vat_class=product.vat_class,
+            stock=parse_decimal(stock, "stock") if stock is not None else product.stock,
+            labels=list(product.labels),
+            origin_place=product.origin_place,
+            origin_km=product.origin_km,
+            photo_url=photo if photo is not None else product.photo_url,
+            available=available if available is not None else product.available,
+        )
+        upsert_product(uow, draft, source=product.source)
+        uow.commit()
+    _show(ref)
+
+
+@product_cli.command("list")
+def product_list(vendor: Annotated[str | None, typer.Option(help="Only this vendor's products.")] = None) -> None:
+    """Products with price, stock and labels."""
+    with unit_of_work() as uow:
+        views = list_products(uow, state.lang, vendor)
+    table = Table("id", "vendor/sku", "name", "unit", "price", "stock", "labels", title=f"Products ({len(views)})")
+    for v in views:
+        stock = f"{v.stock.normalize():f}" if v.available else "unavailable"
+        table.add_row(
+            str(v.id), f"{v.vendor_slug}/{v.sku}", v.name, v.unit, format_chf(v.price.amount, state.lang), stock,
+            ", ".join(v.labels),
+        )  # fmt: skip
+    console.print(table)
+
+
+def _show(ref: str) -> None:
+    with unit_of_work() as uow:
+        v = view_product(_product_ref(uow, ref), state.lang)
+    lines = [
+        f"[bold]{v.name}[/bold]  —  {v.vendor_name} ({v.vendor_slug}/{v.sku}, #{v.id})",
+        v.description,
+        f"{v.category_name} · {v.kind} · {format_chf(v.price.amount, state.lang)} / {v.unit} · VAT {v.vat_class}",
+        f"Stock: {v.stock.normalize():f}{'' if v.available else ' (unavailable)'}"
+        f" · Léman accepted: {v.leman_share_pct} %",
+        f"Labels: {', '.join(v.label_names) or '—'}",
+        f"Origin: {csv_io.format_origin(v.origin_place, v.origin_km) or '—'}",
+    ]
+    if v.photo_url:
+        lines.append(f"Photo: {v.photo_url}")
+    console.print(Panel("\n".join(line for line in lines if line), title="Product"))
+
+
+@product_cli.command("show")
+def product_show(ref: Annotated[str, typer.Argument(help="vendor/sku or product id.")]) -> None:
+    """Everything about one product."""
+    _show(ref)
+
+
+def _print_import_errors(report: csv_io.ImportReport) -> None:
+    table = Table("line", "problem", title=f"{len(report.errors)} problem(s): nothing was imported")
+    for error in report.errors:
+        table.add_row(str(error.line), error.message)
+    errors.print(table)
+
+
+@product_cli.command("import")
+def product_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import products from CSV (all rows or none; re-import updates in place)."""
+    with unit_of_work() as uow, progress() as bar:
+        task = bar.add_task(f"Importing {file.name}", total=None)
+        report = csv_io.import_file(
+            uow, file, on_progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+        if not report.ok:
+            bar.stop()
+            _print_import_errors(report)
+            raise typer.Exit(1)
+        uow.commit()
+    console.print(f"{report.rows} rows: {report.created} created, {report.updated} updated.")
+
+
+@product_cli.command("export")
+def product_export(file: Annotated[Path, typer.Argument(dir_okay=False)]) -> None:
+    """Export the whole catalog to CSV (the import format)."""
+    with unit_of_work() as uow:
+        file.write_text(csv_io.export_products(uow), encoding="utf-8")
+        count = catalog_counts(uow)["products"]
+    console.print(f"{count} products written to {file}.")
+
+
+@product_cli.command("search")
+def product_search(
+    query: str,
+    lang: Annotated[str | None, typer.Option(help="Language of the results (default: --lang).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, best first.")] = False,
+    label: Annotated[str | None, typer.Option()] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    vendor: Annotated[str | None, typer.Option(help="Vendor slug.")] = None,
+    max_price: Annotated[str | None, typer.Option(help="Maximum price in CHF.")] = None,
+    in_stock: Annotated[bool, typer.Option(help="Only products in stock.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+) -> None:
+    """Search the catalog as a shopper would (typos, any language, synonyms)."""
+    lang = lang or state.lang
+    with unit_of_work() as uow:
+        filters = ProductFilters(
+            category=category,
+            label=label,
+            vendor=vendor,
+            max_price=parse_decimal(max_price, "max_price") if max_price else None,
+            in_stock_only=in_stock,
+        )
+        results = app().search.search(uow, query, lang, filters, limit)
+    if as_json:
+        payload = [
+            {
+                "sku": r.product.sku,
+                "vendor": r.product.vendor_slug,
+                "name": r.product.name,
+                "price_chf": f"{r.product.price.amount:.2f}",
+                "score": r.score,
+            }
+            for r in results
+        ]
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    table = Table("#", "score", "name", "vendor", "price", "stock", "labels", title=f"Search: {query!r}")
+    for rank, r in enumerate(results, start=1):
+        v = r.product
+        table.add_row(
+            str(rank), f"{r.score:.0f}", v.name, v.vendor_name, f"{format_chf(v.price.amount, lang)} / {v.unit}",
+            f"{v.stock.normalize():f}", ", ".join(v.label_names),
+        )  # fmt: skip
+    console.print(table)
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+@order_cli.command("list")
+def order_list(
+    status: Annotated[OrderStatus | None, typer.Option(help="Only orders with a vendor part in this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Latest orders."""
+    with unit_of_work() as uow:
+        table = Table("number", "date", "status", "vendors", "delivery", "total", "Léman max", title="Orders")
+        for o in list_orders(uow, status, limit):
+            table.add_row(
+                o.number, f"{o.created_at:%Y-%m-%d %H:%M}", translate(f"status.{o.status}", state.lang),
+                str(len(o.vendor_orders)), o.delivery_mode + (f" {o.postal_code}" if o.postal_code else ""),
+                format_chf(o.total, state.lang), format_chf(o.leman_payable, state.lang),
+            )  # fmt: skip
+    console.print(table)
+
+
+@order_cli.command("show")
+def order_show(number: str) -> None:
+    """An order with its vendor parts, lines and who receives what."""
+    with unit_of_work() as uow:
+        order = get_order(uow, number)
+        chf = lambda amount: format_chf(amount, state.lang)  # noqa: E731
+        table = Table(
+            "vendor", "status", "product", "qty", "unit price", "VAT %", "total", title=f"Order {order.number}"
+        )
+        for part in order.vendor_orders:
+            for line in part.lines:
+                table.add_row(
+                    part.vendor.name,
+                    translate(f"status.{part.status}", state.lang),
+                    line.name,
+                    f"{line.quantity.normalize():f} {line.unit}",
+                    chf(line.unit_price),
+                    f"{line.vat_rate}",
+                    chf(line.total),
+                )
+        console.print(table)
+        payouts = Table("who", "receives", title="Who receives what")
+        for part in order.vendor_orders:
+            payouts.add_row(part.vendor.name, chf(part.vendor_receives))
+        payouts.add_row("Delivery", chf(order.delivery_fee))
+        payouts.add_row(f"{app().settings.name} (commission)", chf(order.platform_commission))
+        payouts.add_row("[bold]Total[/bold]", f"[bold]{chf(order.total)}[/bold]")
+        console.print(payouts)
+        console.print(f"Payable in {app().settings.local_currency.name}: up to {chf(order.leman_payable)}")
+
+
+@order_cli.command("status")
+def order_status(
+    number: str,
+    new: OrderStatus,
+    vendor: Annotated[str | None, typer.Option(help="Only this vendor's part.")] = None,
+) -> None:
+    """Move an order (or one vendor's part) to a new status; illegal moves are refused."""
+    with unit_of_work() as uow:
+        order = change_status(uow, None, number, new, vendor)
+        uow.commit()
+        console.print(f"Order {order.number}: {translate(f'status.{order.status}', state.lang)}")
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+@cli.command("stats")
+def stats() -> None:
+    """Vendors, products, stock and sales at a glance."""
+    with unit_of_work() as uow:
+        s = uow.session
+        settings = app().settings
+        counts = catalog_counts(uow)
+        by_category = s.execute(
+            select(Product.category, func.count(), func.sum(Product.stock))
+            .group_by(Product.category)
+            .order_by(Product.category)
+        ).all()
+        orders = s.scalar(select(func.count(Order.id))) or 0
+        sold = s.scalar(
+            select(func.sum(VendorOrder.goods_total)).where(VendorOrder.status.notin_(["cancelled", "refunded"]))
+        )
+        out_of_stock = s.scalar(select(func.count(Product.id)).where(Product.stock <= 0)) or 0
+    summary = Table(title=f"{settings.name} — {settings.slug}", show_header=False)
+    summary.add_row("Organisations", str(counts["vendors"]))
+    summary.add_row("Products and services", str(counts["products"]))
+    summary.add_row("Out of stock", str(out_of_stock))
+    summary.add_row("Orders", str(orders))
+    summary.add_row("Goods sold", format_chf(sold or Decimal(0), state.lang))
+    summary.add_row("Database", _safe_url())
+    console.print(summary)
+    table = Table("category", "products", "stock", title="Catalog by category")
+    for category, count, stock in by_category:
+        table.add_row(category, str(count), f"{Decimal(stock or 0).normalize():f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,48 @@
+"""The demo catalog of Geneva (fictitious vendors, realistic products) and demo chat accounts."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from catalog.csv_io import ImportReport, import_products
+from marketplace.accounts import Organisation, OrganisationKind, add_member, add_organisation, person_for_chat
+from marketplace.db import UnitOfWork
+
+DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_CONSUMER = "terminal:demo"
+DEMO_ADMIN = "terminal:admin"
+
+
+def vendor_chat_address(slug: str) -> str:
+    """Chat address of the demo member of a vendor, used by the terminal chat's producer mode."""
+    return f"terminal:{slug}"
+
+
+def load_demo(uow: UnitOfWork, on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Create the demo vendors (if missing), their demo members and people, then import the products."""
+    raw = tomllib.loads((DEMO_DIR / "vendors.toml").read_text(encoding="utf-8"))
+    existing = set(uow.session.scalars(select(Organisation.slug)))
+    for vendor in raw["vendor"]:
+        if vendor["slug"] in existing:
+            continue
+        org = add_organisation(
+            uow,
+            vendor["slug"],
+            vendor["name"],
+            OrganisationKind(vendor["kind"]),
+            leman_share_pct=int(vendor.get("leman_share_pct", 0)),
+            place=vendor.get("place", ""),
+            descriptions={k.removeprefix("description_"): v for k, v in vendor.items() if k.startswith("description_")},
+            vehicle=vendor.get("vehicle", ""),
+        )
+        member = person_for_chat(uow, vendor_chat_address(org.slug))
+        member.display_name = f"{org.name}"
+        add_member(uow, member, org)
+    person_for_chat(uow, DEMO_CONSUMER).display_name = "Demo"
+    admin = person_for_chat(uow, DEMO_ADMIN)
+    admin.display_name, admin.is_admin = "Admin", True
+    return import_products(uow, (DEMO_DIR / "products.csv").read_text(encoding="utf-8"), "demo", on_progress)

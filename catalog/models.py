@@ -1,0 +1,69 @@
+"""Catalog tables: products (goods and services) and the catalog revision counter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.accounts import Organisation, utcnow
+from marketplace.db import Base
+
+# Quantities are Decimals: loose goods sell by the kg or litre (0.5 kg); other units are whole.
+Quantity = Numeric(12, 3)
+Amount = Numeric(12, 2)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "sku"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("price_chf >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    # Where the row comes from ("demo", "csv", "admin", a sync feed) and its id there, for catalog sync.
+    source: Mapped[str] = mapped_column(String(64), default="admin")
+    external_id: Mapped[str] = mapped_column(String(128), default="")
+    names: Mapped[dict[str, str]] = mapped_column(JSON)
+    descriptions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(8), default="good")  # "good" or "service"
+    unit: Mapped[str] = mapped_column(String(16))
+    price_chf: Mapped[Decimal] = mapped_column(Amount)
+    vat_class: Mapped[str] = mapped_column(String(16))
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    origin_place: Mapped[str] = mapped_column(String(80), default="")
+    origin_km: Mapped[Decimal | None] = mapped_column(Numeric(8, 1), nullable=True)
+    # Units on hand for goods; places or hours bookable for services.
+    stock: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    photo_url: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    vendor: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class CatalogRevision(Base):
+    """One row whose counter moves whenever searchable catalog text changes (not stock or price)."""
+
+    __tablename__ = "catalog_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""Checkout: baskets, pricing, orders split per vendor, and the order status machine."""

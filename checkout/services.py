@@ -1,0 +1,393 @@
+"""Checkout service layer: basket, placing orders (with atomic stock reservation), order status."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from catalog.models import Product
+from catalog.services import ProductView, check_quantity, get_product, view_product
+from catalog.taxonomy import localized
+from checkout.models import Basket, BasketLine, Order, OrderLine, StatusChange, VendorOrder
+from checkout.pricing import PricedLine, Quote, quote
+from checkout.status import OrderStatus, ensure_transition, gives_stock_back
+from marketplace.accounts import Organisation, Person, ensure_may_act_for, get_organisation
+from marketplace.db import UnitOfWork
+from marketplace.errors import (
+    DeliveryNotAvailable,
+    EmptyBasket,
+    IllegalTransition,
+    InsufficientStock,
+    InvalidInput,
+    OrderNotFound,
+    ProductUnavailable,
+)
+from marketplace.settings import Settings
+
+ORDER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: order numbers are read aloud and typed
+
+
+# --- basket ----------------------------------------------------------------------------------
+
+
+def _basket(uow: UnitOfWork, person: Person) -> Basket:
+    basket = uow.session.scalar(select(Basket).where(Basket.person_id == person.id))
+    if basket is None:
+        basket = Basket(person_id=person.id)
+        uow.session.add(basket)
+        uow.session.flush()
+    return basket
+
+
+def _line(basket: Basket, product_id: int) -> BasketLine | None:
+    return next((line for line in basket.lines if line.product_id == product_id), None)
+
+
+def _ensure_sellable(product: Product, quantity: Decimal) -> None:
+    if not product.available or not product.vendor.is_approved:
+        raise ProductUnavailable(product=localized(product.names, "fr"))
+    if quantity > product.stock:
+        raise InsufficientStock(product=localized(product.names, "fr"), available=str(product.stock))
+
+
+def set_basket_quantity(uow: UnitOfWork, person: Person, product_id: int, quantity: Decimal) -> Decimal:
+    """Set how much of a product is in the basket (0 removes it). Returns the new quantity."""
+    product = get_product(uow, product_id)
+    check_quantity(quantity, product.unit, allow_zero=True)
+    basket = _basket(uow, person)
+    line = _line(basket, product_id)
+    if quantity == 0:
+        if line is not None:
+            basket.lines.remove(line)
+        uow.session.flush()
+        return Decimal(0)
+    _ensure_sellable(product, quantity)
+    if line is None:
+        basket.lines.append(BasketLine(product_id=product_id, quantity=quantity))
+    else:
+        line.quantity = quantity
+    uow.session.flush()
+    return quantity
+
+
+def add_to_basket(uow: UnitOfWork, person: Person, product_id: int, quantity: Decimal = Decimal(1)) -> Decimal:
+    """Add `quantity` to what is already in the basket. Returns the line's new quantity."""
+    product = get_product(uow, product_id)
+    check_quantity(quantity, product.unit, allow_zero=False)
+    line = _line(_basket(uow, person), product_id)
+    return set_basket_quantity(uow, person, product_id, (line.quantity if line else 0) + quantity)
+
+
+def remove_from_basket(uow: UnitOfWork, person: Person, product_id: int, quantity: Decimal | None = None) -> Decimal:
+    """Take `quantity` out of the basket, or the whole line when no quantity is given."""
+    line = _line(_basket(uow, person), product_id)
+    if line is None:
+        return Decimal(0)
+    remaining = Decimal(0) if quantity is None else max(Decimal(0), line.quantity - quantity)
+    return set_basket_quantity(uow, person, product_id, remaining)
+
+
+def clear_basket(uow: UnitOfWork, person: Person) -> None:
+    _basket(uow, person).lines.clear()
+    uow.session.flush()
+
+
+@dataclass(frozen=True)
+class BasketLineView:
+    product: ProductView
+    quantity: Decimal
+    total: Decimal
+    leman_payable: Decimal
+
+
+@dataclass(frozen=True)
+class VendorGroup:
+    vendor_slug: str
+    vendor_name: str
+    leman_share_pct: int
+    lines: tuple[BasketLineView, ...]
+    goods_total: Decimal
+    leman_payable: Decimal
+
+
+@dataclass(frozen=True)
+class BasketView:
+    groups: tuple[VendorGroup, ...]
+    quote: Quote
+    # Lines that can no longer be ordered as they are (sold out, vendor suspended...).
+    problems: tuple[BasketLineView, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.groups
+
+
+def _priced(settings: Settings, product: Product, quantity: Decimal) -> PricedLine:
+    return PricedLine(
+        vendor_id=product.vendor_id,
+        product_id=product.id,
+        quantity=quantity,
+        unit_price=product.price_chf,
+        vat_rate=settings.vat_rates[product.vat_class],
+        leman_share_pct=product.vendor.leman_share_pct,
+    )
+
+
+def _delivery_fee(settings: Settings, mode: str, goods_total: Decimal) -> Decimal:
+    return settings.delivery.fee_for(goods_total) if mode == "delivery" else Decimal("0.00")
+
+
+def price_lines(settings: Settings, items: list[tuple[Product, Decimal]], delivery_mode: str) -> Quote:
+    lines = [_priced(settings, product, quantity) for product, quantity in items]
+    goods = sum((line.total for line in lines), Decimal("0.00"))
+    return quote(
+        lines,
+        settings.platform_commission_pct,
+        _delivery_fee(settings, delivery_mode, goods),
+        settings.vat_rates["standard"],
+    )
+
+
+def view_basket(
+    uow: UnitOfWork, settings: Settings, person: Person, lang: str, delivery_mode: str = "delivery"
+) -> BasketView:
+    basket = _basket(uow, person)
+    items = [(line.product, line.quantity) for line in basket.lines]
+    basket_quote = price_lines(settings, items, delivery_mode)
+    priced = {line.product_id: line for vq in basket_quote.vendors for line in vq.lines}
+    by_vendor: dict[int, list[BasketLineView]] = defaultdict(list)
+    problems = []
+    for product, quantity in items:
+        line = priced[product.id]
+        view = BasketLineView(view_product(product, lang), quantity, line.total, line.leman_payable)
+        by_vendor[product.vendor_id].append(view)
+        if not product.available or not product.vendor.is_approved or quantity > product.stock:
+            problems.append(view)
+    groups = tuple(
+        VendorGroup(
+            vendor_slug=lines[0].product.vendor_slug,
+            vendor_name=lines[0].product.vendor_name,
+            leman_share_pct=lines[0].product.leman_share_pct,
+            lines=tuple(lines),
+            goods_total=vq.goods_total,
+            leman_payable=vq.leman_payable,
+        )
+        for vq in basket_quote.vendors
+        for lines in [by_vendor[vq.vendor_id]]
+    )
+    return BasketView(groups, basket_quote, tuple(problems))
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryChoice:
+    mode: str  # "delivery" or "pickup"
+    postal_code: str = ""
+
+
+def _check_delivery(settings: Settings, choice: DeliveryChoice) -> None:
+    if choice.mode == "delivery":
+        if not settings.delivery.serves(choice.postal_code):
+            raise DeliveryNotAvailable(postal_code=choice.postal_code)
+    elif choice.mode == "pickup":
+        if not settings.delivery.pickup:
+            raise DeliveryNotAvailable(mode="pickup")
+    else:
+        raise InvalidInput(field="delivery_mode", value=choice.mode)
+
+
+def _reserve_stock(uow: UnitOfWork, product: Product, quantity: Decimal) -> None:
+    """Take `quantity` off the shelf only if it is there: one conditional UPDATE, safe under concurrency."""
+    result = uow.session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock >= quantity, Product.available.is_(True))
+        .values(stock=Product.stock - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        uow.session.refresh(product, ["stock"])
+        raise InsufficientStock(product=localized(product.names, "fr"), available=str(product.stock))
+    uow.session.expire(product, ["stock"])
+
+
+def _new_order_number(settings: Settings) -> str:
+    return f"{settings.order_prefix}-{''.join(secrets.choice(ORDER_ALPHABET) for _ in range(6))}"
+
+
+def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: DeliveryChoice) -> Order:
+    """Turn the basket into an order: reserve stock, split per vendor, snapshot lines, empty the basket.
+
+    Either all of it happens or none of it: the caller commits, any error rolls everything back.
+    """
+    _check_delivery(settings, choice)
+    basket = _basket(uow, person)
+    if not basket.lines:
+        raise EmptyBasket()
+    items = [(line.product, line.quantity) for line in basket.lines]
+    for product, _ in items:
+        if not product.available or not product.vendor.is_approved:
+            raise ProductUnavailable(product=localized(product.names, person.language))
+    # Reserve in product-id order so two concurrent orders never wait on each other's rows.
+    for product, quantity in sorted(items, key=lambda item: item[0].id):
+        _reserve_stock(uow, product, quantity)
+
+    order_quote = price_lines(settings, items, choice.mode)
+    products = {product.id: product for product, _ in items}
+    order = Order(
+        number=_new_order_number(settings),
+        person_id=person.id,
+        language=person.language,
+        delivery_mode=choice.mode,
+        postal_code=choice.postal_code if choice.mode == "delivery" else "",
+        goods_total=order_quote.goods_total,
+        delivery_fee=order_quote.delivery_fee,
+        total=order_quote.total,
+        leman_payable=order_quote.leman_payable,
+        platform_commission=order_quote.platform_receives,
+    )
+    for vq in order_quote.vendors:
+        vendor_order = VendorOrder(
+            vendor_id=vq.vendor_id,
+            status=OrderStatus.PLACED,
+            goods_total=vq.goods_total,
+            leman_payable=vq.leman_payable,
+            commission=vq.commission,
+            vendor_receives=vq.vendor_receives,
+        )
+        for line in vq.lines:
+            product = products[line.product_id]
+            vendor_order.lines.append(
+                OrderLine(
+                    product_id=product.id,
+                    sku=product.sku,
+                    name=localized(product.names, person.language)[:200],
+                    unit=product.unit,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    vat_rate=line.vat_rate,
+                    leman_share_pct=line.leman_share_pct,
+                    total=line.total,
+                )
+            )
+        order.vendor_orders.append(vendor_order)
+    uow.session.add(order)
+    basket.lines.clear()
+    uow.session.flush()
+    return order
+
+
+def get_order(uow: UnitOfWork, number: str) -> Order:
+    order = uow.session.scalar(select(Order).where(Order.number == number.strip().upper()))
+    if order is None:
+        raise OrderNotFound(order=number)
+    return order
+
+
+def _own_order(uow: UnitOfWork, person: Person, number: str) -> Order:
+    order = get_order(uow, number)
+    if order.person_id != person.id and not person.is_admin:
+        raise OrderNotFound(order=number)  # do not reveal that someone else's order exists
+    return order
+
+
+def order_for_consumer(uow: UnitOfWork, person: Person, number: str) -> Order:
+    return _own_order(uow, person, number)
+
+
+def orders_of(uow: UnitOfWork, person: Person, limit: int = 10) -> list[Order]:
+    return list(
+        uow.session.scalars(select(Order).where(Order.person_id == person.id).order_by(Order.id.desc()).limit(limit))
+    )
+
+
+def _move(uow: UnitOfWork, vendor_order: VendorOrder, new: OrderStatus, actor: Person | None) -> None:
+    current = OrderStatus(vendor_order.status)
+    ensure_transition(current, new)
+    if gives_stock_back(current, new):
+        for line in vendor_order.lines:
+            if line.product_id is not None:
+                uow.session.execute(
+                    update(Product)
+                    .where(Product.id == line.product_id)
+                    .values(stock=Product.stock + line.quantity)
+                    .execution_options(synchronize_session=False)
+                )
+    vendor_order.status = new
+    vendor_order.history.append(StatusChange(old_status=current, new_status=new, actor_id=actor.id if actor else None))
+
+
+def change_status(
+    uow: UnitOfWork,
+    actor: Person | None,
+    number: str,
+    new: OrderStatus,
+    vendor_slug: str | None = None,
+) -> Order:
+    """Move an order (or one vendor's part of it) to `new`. `actor` None means the system (payments)."""
+    order = get_order(uow, number)
+    parts = order.vendor_orders
+    if vendor_slug is not None:
+        vendor = get_organisation(uow, vendor_slug)
+        parts = [v for v in parts if v.vendor_id == vendor.id]
+        if not parts:
+            raise OrderNotFound(order=number)
+    if actor is not None and not actor.is_admin:
+        for part in parts:
+            ensure_may_act_for(actor, part.vendor_id)
+    for part in parts:
+        _move(uow, part, new, actor)
+    uow.session.flush()
+    return order
+
+
+def cancel_order(uow: UnitOfWork, person: Person, number: str) -> Order:
+    """A consumer cancels their own order while no vendor has been paid or started on it."""
+    order = _own_order(uow, person, number)
+    if any(OrderStatus(v.status) != OrderStatus.PLACED for v in order.vendor_orders):
+        raise IllegalTransition(current=order.status.value, new=OrderStatus.CANCELLED.value)
+    for part in order.vendor_orders:
+        _move(uow, part, OrderStatus.CANCELLED, person)
+    uow.session.flush()
+    return order
+
+
+def reorder(uow: UnitOfWork, person: Person) -> tuple[list[int], list[int]]:
+    """Put the last order's products back in the basket. Returns (added, unavailable) product ids."""
+    orders = orders_of(uow, person, limit=1)
+    if not orders:
+        raise OrderNotFound(order="last")
+    added, missing = [], []
+    for line in (line for part in orders[0].vendor_orders for line in part.lines):
+        if line.product_id is None:
+            continue
+        try:
+            add_to_basket(uow, person, line.product_id, line.quantity)
+            added.append(line.product_id)
+        except (ProductUnavailable, InsufficientStock):
+            missing.append(line.product_id)
+    return added, missing
+
+
+def vendor_orders(
+    uow: UnitOfWork, actor: Person, vendor_slug: str, status: OrderStatus | None = None
+) -> list[VendorOrder]:
+    """A vendor's share of orders, newest first — only for that vendor's members (or admins)."""
+    vendor: Organisation = get_organisation(uow, vendor_slug)
+    ensure_may_act_for(actor, vendor.id)
+    query = select(VendorOrder).where(VendorOrder.vendor_id == vendor.id).order_by(VendorOrder.id.desc())
+    if status is not None:
+        query = query.where(VendorOrder.status == status)
+    return list(uow.session.scalars(query))
+
+
+def list_orders(uow: UnitOfWork, status: OrderStatus | None = None, limit: int = 50) -> list[Order]:
+    query = select(Order).order_by(Order.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Order.vendor_orders.any(VendorOrder.status == status))
+    return list(uow.session.scalars(query))

@@ -1,0 +1,32 @@
+"""The composition root: builds the database, search index holder and settings of one deployment.
+
+Entry points (admin CLI, action server, bots, tests) call `build_app()` once; nothing is built at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog.services import CatalogSearch
+from marketplace.db import Database
+from marketplace.settings import Settings, load_settings
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    search: CatalogSearch
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_app(config: str | Path | None = None, *, schema: str | None = None) -> App:
+    settings = load_settings(config)
+    return App(
+        settings=settings,
+        db=Database(settings.database_url, schema=schema),
+        search=CatalogSearch(settings.default_language),
+    )

@@ -1,0 +1,77 @@
+"""Typed business errors.
+
+Each carries a stable `code` (for programs and logs) and a `message_key` with
+parameters (for people: entry points translate it with marketplace.i18n).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MarketplaceError(Exception):
+    code: ClassVar[str] = "error"
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+        super().__init__(f"{self.code} {params}" if params else self.code)
+
+    @property
+    def message_key(self) -> str:
+        return f"error.{self.code}"
+
+
+class NotFound(MarketplaceError):
+    code = "not_found"
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+
+
+class VendorNotFound(NotFound):
+    code = "vendor_not_found"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class InvalidInput(MarketplaceError):
+    code = "invalid_input"
+
+
+class InvalidQuantity(InvalidInput):
+    code = "invalid_quantity"
+
+
+class InvalidPrice(InvalidInput):
+    code = "invalid_price"
+
+
+class ProductUnavailable(MarketplaceError):
+    code = "product_unavailable"
+
+
+class InsufficientStock(MarketplaceError):
+    code = "insufficient_stock"
+
+
+class EmptyBasket(MarketplaceError):
+    code = "empty_basket"
+
+
+class DeliveryNotAvailable(MarketplaceError):
+    code = "delivery_not_available"
+
+
+class IllegalTransition(MarketplaceError):
+    code = "illegal_transition"
+
+
+class PermissionDenied(MarketplaceError):
+    code = "permission_denied"
+
+
+class VendorNotApproved(MarketplaceError):
+    code = "vendor_not_approved"

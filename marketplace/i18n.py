@@ -1,0 +1,55 @@
+"""Translations (gettext catalogs in locales/, compiled by Babel) and locale-aware formatting."""
+
+from __future__ import annotations
+
+import gettext
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from babel.numbers import format_currency
+
+from marketplace.errors import MarketplaceError
+from marketplace.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+DOMAIN = "messages"
+# Swiss variants: "CHF 12.50" in German and English, "12,50 CHF" in French, as people here write them.
+BABEL_LOCALES = {"fr": "fr_CH", "de": "de_CH", "it": "it_CH", "en": "en_CH"}
+
+
+class MissingCatalog(RuntimeError):
+    """A compiled catalog is missing: run `make install` (it compiles locales/ with pybabel)."""
+
+
+@cache
+def catalog(lang: str) -> gettext.NullTranslations:
+    lang = lang if lang in SUPPORTED_LANGUAGES else "fr"
+    try:
+        translation = gettext.translation(DOMAIN, LOCALES_DIR, languages=[lang])
+    except FileNotFoundError as exc:
+        raise MissingCatalog(f"no compiled catalog for {lang!r} in {LOCALES_DIR}; run `make install`") from exc
+    if lang != "fr":
+        translation.add_fallback(catalog("fr"))
+    return translation
+
+
+def translate(key: str, lang: str, **params: Any) -> str:
+    text = catalog(lang).gettext(key)
+    return text.format(**params) if params else text
+
+
+def error_message(error: MarketplaceError, lang: str) -> str:
+    """The sentence to show a person for a business error, in their language."""
+    params = dict(error.params)
+    for name in ("current", "new"):  # order statuses are shown by their translated name
+        if name in params:
+            params[name] = translate(f"status.{params[name]}", lang)
+    try:
+        return translate(error.message_key, lang, **params)
+    except (KeyError, IndexError):  # a translation with a placeholder the error did not fill
+        return translate("error.error", lang)
+
+
+def format_chf(amount: Decimal, lang: str, currency: str = "CHF") -> str:
+    return format_currency(amount, currency, locale=BABEL_LOCALES.get(lang, "fr_CH"))

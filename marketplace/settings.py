@@ -1,0 +1,152 @@
+"""Typed deployment settings, read from one TOML file per deployment (see config/)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "geneva.toml"
+CONFIG_ENV = "SMARTKET_CONFIG"
+SUPPORTED_LANGUAGES = ("fr", "de", "it", "en")
+
+
+class SettingsError(ValueError):
+    """The deployment file is missing or wrong; the message says where."""
+
+
+@dataclass(frozen=True)
+class LocalCurrency:
+    name: str
+    code: str
+    rate_to_chf: Decimal
+    default_share_pct: int
+
+
+@dataclass(frozen=True)
+class PostalZone:
+    """Inclusive range of Swiss postal codes served by home delivery."""
+
+    first: int
+    last: int
+
+    def __contains__(self, code: int) -> bool:
+        return self.first <= code <= self.last
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    zones: tuple[PostalZone, ...]
+    fee_chf: Decimal
+    free_from_chf: Decimal | None
+    pickup: bool
+
+    def serves(self, postal_code: str) -> bool:
+        code = postal_code.strip()
+        return code.isdigit() and len(code) == 4 and any(int(code) in zone for zone in self.zones)
+
+    def fee_for(self, goods_total: Decimal) -> Decimal:
+        if self.free_from_chf is not None and goods_total >= self.free_from_chf:
+            return Decimal("0.00")
+        return self.fee_chf
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    slug: str
+    languages: tuple[str, ...]
+    timezone: str
+    data_dir: Path
+    order_prefix: str
+    currency: str
+    local_currency: LocalCurrency
+    vat_rates: dict[str, Decimal]
+    delivery: DeliverySettings
+    platform_commission_pct: Decimal
+    config_path: Path
+    database_url_override: str | None = None
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @property
+    def database_url(self) -> str:
+        """DATABASE_URL when set, otherwise the embedded SQLite file in the data directory."""
+        if self.database_url_override:
+            return self.database_url_override
+        return f"sqlite:///{self.data_dir / 'marketplace.sqlite3'}"
+
+
+def _decimal(value: object, where: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise SettingsError(f"{where}: {value!r} is not a number") from exc
+
+
+def _zones(raw: list[str], where: str) -> tuple[PostalZone, ...]:
+    zones = []
+    for item in raw:
+        first, _, last = str(item).partition("-")
+        if not first.strip().isdigit() or (last and not last.strip().isdigit()):
+            raise SettingsError(f"{where}: {item!r} is not a postal code or range like '1200-1234'")
+        zones.append(PostalZone(int(first), int(last or first)))
+    return tuple(zones)
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the deployment file: `path`, else $SMARTKET_CONFIG, else Geneva."""
+    env = os.environ if environ is None else environ
+    config_path = Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG).resolve()
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SettingsError(f"deployment file not found: {config_path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{config_path}: {exc}") from exc
+
+    try:
+        market = raw["marketplace"]
+        local = raw["local_currency"]
+        delivery = raw["delivery"]
+        languages = tuple(market["languages"])
+        unknown = [lang for lang in languages if lang not in SUPPORTED_LANGUAGES]
+        if not languages or unknown:
+            raise SettingsError(f"{config_path}: languages must be among {SUPPORTED_LANGUAGES}, got {unknown}")
+        share = int(local.get("default_share_pct", 0))
+        if not 0 <= share <= 100:
+            raise SettingsError(f"{config_path}: local_currency.default_share_pct must be 0-100")
+        free_from = str(delivery.get("free_from_chf", "")).strip()
+        data_dir = Path(env.get("SMARTKET_DATA_DIR") or config_path.parent / market["data_dir"]).resolve()
+        return Settings(
+            name=market["name"],
+            slug=market["slug"],
+            languages=languages,
+            timezone=market.get("timezone", "Europe/Zurich"),
+            data_dir=data_dir,
+            order_prefix=market.get("order_prefix", market["slug"][:2].upper()),
+            currency=raw.get("currency", {}).get("code", "CHF"),
+            local_currency=LocalCurrency(
+                name=local["name"],
+                code=local["code"],
+                rate_to_chf=_decimal(local.get("rate_to_chf", "1"), "local_currency.rate_to_chf"),
+                default_share_pct=share,
+            ),
+            vat_rates={k: _decimal(v, f"vat.{k}") for k, v in raw["vat"].items()},
+            delivery=DeliverySettings(
+                zones=_zones(delivery.get("postal_codes", []), "delivery.postal_codes"),
+                fee_chf=_decimal(delivery.get("fee_chf", "0"), "delivery.fee_chf"),
+                free_from_chf=_decimal(free_from, "delivery.free_from_chf") if free_from else None,
+                pickup=bool(delivery.get("pickup", True)),
+            ),
+            platform_commission_pct=_decimal(raw["commission"]["platform_pct"], "commission.platform_pct"),
+            config_path=config_path,
+            database_url_override=env.get("DATABASE_URL") or None,
+        )
+    except KeyError as exc:
+        raise SettingsError(f"{config_path}: missing setting {exc}") from exc

@@ -34,6 +34,7 @@ from catalog.services import (
     upsert_product,
     view_product,
 )
+from catalog.taxonomy import format_quantity
 from checkout.models import Order, VendorOrder
 from checkout.services import change_status, get_order, list_orders
 from checkout.status import OrderStatus
@@ -282,7 +283,7 @@ def product_list(vendor: Annotated[str | None, typer.Option(help="Only this vend
         views = list_products(uow, state.lang, vendor)
     table = Table("id", "vendor/sku", "name", "unit", "price", "stock", "labels", title=f"Products ({len(views)})")
     for v in views:
-        stock = f"{v.stock.normalize():f}" if v.available else "unavailable"
+        stock = format_quantity(v.stock) if v.available else "unavailable"
         table.add_row(
             str(v.id), f"{v.vendor_slug}/{v.sku}", v.name, v.unit, format_chf(v.price.amount, state.lang), stock,
             ", ".join(v.labels),
@@ -297,7 +298,7 @@ def _show(ref: str) -> None:
         f"[bold]{v.name}[/bold]  —  {v.vendor_name} ({v.vendor_slug}/{v.sku}, #{v.id})",
         v.description,
         f"{v.category_name} · {v.kind} · {format_chf(v.price.amount, state.lang)} / {v.unit} · VAT {v.vat_class}",
-        f"Stock: {v.stock.normalize():f}{'' if v.available else ' (unavailable)'}"
+        f"Stock: {format_quantity(v.stock)}{'' if v.available else ' (unavailable)'}"
         f" · Léman accepted: {v.leman_share_pct} %",
         f"Labels: {', '.join(v.label_names) or '—'}",
         f"Origin: {csv_io.format_origin(v.origin_place, v.origin_km) or '—'}",
@@ -386,7 +387,7 @@ def product_search(
         v = r.product
         table.add_row(
             str(rank), f"{r.score:.0f}", v.name, v.vendor_name, f"{format_chf(v.price.amount, lang)} / {v.unit}",
-            f"{v.stock.normalize():f}", ", ".join(v.label_names),
+            format_quantity(v.stock), ", ".join(v.label_names),
         )  # fmt: skip
     console.print(table)
 
@@ -426,7 +427,7 @@ def order_show(number: str) -> None:
                     part.vendor.name,
                     translate(f"status.{part.status}", state.lang),
                     line.name,
-                    f"{line.quantity.normalize():f} {line.unit}",
+                    f"{format_quantity(line.quantity)} {line.unit}",
                     chf(line.unit_price),
                     f"{line.vat_rate}",
                     chf(line.total),
@@ -485,7 +486,7 @@ def stats() -> None:
     console.print(summary)
     table = Table("category", "products", "stock", title="Catalog by category")
     for category, count, stock in by_category:
-        table.add_row(category, str(count), f"{Decimal(stock or 0).normalize():f}")
+        table.add_row(category, str(count), format_quantity(Decimal(stock or 0)))
     console.print(table)
 
 

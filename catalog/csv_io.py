@@ -24,6 +24,7 @@ from catalog.services import (
     upsert_product,
     validate_draft,
 )
+from catalog.taxonomy import format_quantity
 from marketplace.accounts import Organisation
 from marketplace.db import UnitOfWork
 from marketplace.errors import InvalidInput
@@ -64,7 +65,7 @@ def parse_origin(text: str) -> tuple[str, Decimal | None]:
 
 
 def format_origin(place: str, km: Decimal | None) -> str:
-    return f"{place} ({km.normalize():f} km)" if km is not None else place
+    return f"{place} ({format_quantity(km)} km)" if km is not None else place
 
 
 def _draft(row: dict[str, str]) -> ProductDraft:
@@ -161,7 +162,7 @@ def export_rows(products: Iterable[Product]) -> str:
                 p.unit,
                 f"{p.price_chf:.2f}",
                 p.vat_class,
-                f"{p.stock.normalize():f}",
+                format_quantity(p.stock),
                 ";".join(p.labels),
                 format_origin(p.origin_place, p.origin_km),
                 *(p.descriptions.get(lang, "") for lang in LANGUAGES),

@@ -81,4 +81,9 @@ def parse_unit(text: str) -> Unit:
     if not match:
         raise ValueError(f"unknown unit {text!r}")
     size, measure = match.groups()
-    return Unit(f"{Decimal(size.replace(',', '.')).normalize():f} {measure}")
+    return Unit(f"{format_quantity(Decimal(size.replace(',', '.')))} {measure}")
+
+
+def format_quantity(quantity: Decimal) -> str:
+    """`3.000` -> "3", `0.500` -> "0.5": quantities as people write them."""
+    return f"{quantity.normalize():f}"

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from catalog.models import Product
 from catalog.services import ProductView, check_quantity, get_product, view_product
-from catalog.taxonomy import localized
+from catalog.taxonomy import format_quantity, localized
 from checkout.models import Basket, BasketLine, Order, OrderLine, StatusChange, VendorOrder
 from checkout.pricing import PricedLine, Quote, quote
 from checkout.status import OrderStatus, ensure_transition, gives_stock_back
@@ -51,7 +51,7 @@ def _ensure_sellable(product: Product, quantity: Decimal) -> None:
     if not product.available or not product.vendor.is_approved:
         raise ProductUnavailable(product=localized(product.names, "fr"))
     if quantity > product.stock:
-        raise InsufficientStock(product=localized(product.names, "fr"), available=str(product.stock))
+        raise InsufficientStock(product=localized(product.names, "fr"), available=format_quantity(product.stock))
 
 
 def set_basket_quantity(uow: UnitOfWork, person: Person, product_id: int, quantity: Decimal) -> Decimal:
@@ -212,7 +212,7 @@ def _reserve_stock(uow: UnitOfWork, product: Product, quantity: Decimal) -> None
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         uow.session.refresh(product, ["stock"])
-        raise InsufficientStock(product=localized(product.names, "fr"), available=str(product.stock))
+        raise InsufficientStock(product=localized(product.names, "fr"), available=format_quantity(product.stock))
     uow.session.expire(product, ["stock"])
 
 

@@ -29,6 +29,7 @@ class Base(DeclarativeBase):
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets readers work while one writer commits; the busy timeout makes writers queue.
@@ -45,6 +46,9 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        # Take the write lock when a transaction starts: a read that later writes (reserve stock)
+        # could otherwise fail with "database is locked" instead of waiting its turn.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)

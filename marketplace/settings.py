@@ -112,12 +112,12 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
 
     try:
         market = raw["marketplace"]
-        local = raw["local_currency"]
-        delivery = raw["delivery"]
         languages = tuple(market["languages"])
         unknown = [lang for lang in languages if lang not in SUPPORTED_LANGUAGES]
         if not languages or unknown:
             raise SettingsError(f"{config_path}: languages must be among {SUPPORTED_LANGUAGES}, got {unknown}")
+        local = raw["local_currency"]
+        delivery = raw["delivery"]
         share = int(local.get("default_share_pct", 0))
         if not 0 <= share <= 100:
             raise SettingsError(f"{config_path}: local_currency.default_share_pct must be 0-100")

@@ -1,0 +1,115 @@
+"""Stock is never oversold: real concurrent buyers, and random sequences of orders and cancellations."""
+
+import threading
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from catalog.models import Product
+from checkout.models import Order
+from checkout.services import DeliveryChoice, add_to_basket, cancel_order, clear_basket, place_order
+from marketplace.accounts import OrganisationKind, add_organisation, person_for_chat
+from marketplace.errors import InsufficientStock
+from tests.conftest import make_product, person
+
+D = Decimal
+BUYERS = 16
+STOCK = 5
+
+
+def test_more_buyers_than_units_race_for_the_last_items(app):
+    """Each buyer, in its own thread and session, orders 1 of A and 1 of B: exactly STOCK orders succeed."""
+    with app.db.uow() as uow:
+        add_organisation(uow, "rare", "Rare Goods", OrganisationKind.PRODUCER)
+        a = make_product(uow, "rare", "A", "Truffes", "80.00", str(STOCK))
+        b = make_product(uow, "rare", "B", "Morilles", "60.00", str(STOCK))
+        buyers = []
+        for i in range(BUYERS):
+            buyer = person_for_chat(uow, f"telegram:{5000 + i}")
+            # Half the baskets list B first, so a naive implementation would deadlock on PostgreSQL.
+            for product in [a, b] if i % 2 else [b, a]:
+                add_to_basket(uow, buyer, product, D(1))
+            buyers.append(buyer.id)
+        uow.commit()
+
+    start = threading.Barrier(BUYERS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def buy(buyer_id: int) -> None:
+        start.wait()
+        try:
+            with app.db.uow() as uow:
+                place_order(uow, app.settings, person(uow, buyer_id), DeliveryChoice("pickup"))
+                uow.commit()
+            result = "sold"
+        except InsufficientStock:
+            result = "refused"
+        except Exception as exc:  # any other failure is a bug this test must show
+            result = f"error: {exc!r}"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=buy, args=(b,)) for b in buyers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert sorted(outcomes) == ["refused"] * (BUYERS - STOCK) + ["sold"] * STOCK
+    with app.db.uow() as uow:
+        assert uow.session.scalar(select(Product.stock).where(Product.id == a)) == 0
+        assert uow.session.scalar(select(Product.stock).where(Product.id == b)) == 0
+        assert uow.session.scalar(select(func.count(Order.id))) == STOCK
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("order"), st.integers(min_value=0, max_value=2), st.integers(min_value=1, max_value=6)),
+        st.tuples(st.just("cancel"), st.integers(min_value=0, max_value=20), st.just(0)),
+    ),
+    min_size=1,
+    max_size=15,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=operations, initial=st.integers(min_value=0, max_value=10))
+def test_stock_never_goes_negative_and_always_matches_open_orders(app, ops, initial):
+    with app.db.uow() as uow:
+        if uow.session.scalar(select(func.count(Product.id))) == 0:
+            add_organisation(uow, "prop", "Prop", OrganisationKind.PRODUCER)
+            make_product(uow, "prop", "P", "Pommes", "3.00", "0")
+            for i in range(3):
+                person_for_chat(uow, f"telegram:{7000 + i}")
+            uow.commit()
+    with app.db.uow() as uow:
+        product = uow.session.scalar(select(Product))
+        product.stock = D(initial)
+        people = [person_for_chat(uow, f"telegram:{7000 + i}") for i in range(3)]
+        reserved = D(0)
+        placed: list[tuple[int, str, Decimal]] = []
+        for op, who, qty in ops:
+            if op == "order":
+                buyer = people[who]
+                try:
+                    add_to_basket(uow, buyer, product.id, D(qty))
+                    place_order(uow, app.settings, buyer, DeliveryChoice("pickup"))
+                    reserved += qty
+                    placed.append(
+                        (who, uow.session.scalars(select(Order).order_by(Order.id.desc())).first().number, D(qty))
+                    )
+                except InsufficientStock:
+                    assert qty > initial - reserved
+                    clear_basket(uow, buyer)
+            elif placed:
+                who_, number, qty_ = placed.pop(who % len(placed))
+                cancel_order(uow, people[who_], number)
+                reserved -= qty_
+            uow.session.flush()
+            uow.session.refresh(product)
+            assert product.stock >= 0
+            assert product.stock == initial - reserved
+        uow.rollback()

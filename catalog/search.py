@@ -167,7 +167,7 @@ class SearchIndex:
         cursor = 0
         for start, end, group in self._find_phrases(words):
             concepts += [_Concept(words=[w]) for w in words[cursor:start]]
-            concepts.append(_Concept(group_token=group, words=words[start:end] if end - start > 1 else []))
+            concepts.append(_Concept(group_token=group, words=words[start:end]))
             cursor = end
         concepts += [_Concept(words=[w]) for w in words[cursor:]]
         return concepts

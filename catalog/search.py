@@ -77,6 +77,7 @@ class SearchIndex:
         self.ids = np.array([p.id for p in items], dtype=np.int64)
         self._position = {pid: i for i, pid in enumerate(self.ids.tolist())}
         self._phrases = self._synonym_phrases()
+        self._text_cache: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         postings: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         category_of: list[str] = []
         vendor_of: list[int] = []
@@ -120,28 +121,44 @@ class SearchIndex:
     # --- building -------------------------------------------------------------------------
 
     @staticmethod
-    def _synonym_phrases() -> list[tuple[tuple[str, ...], str]]:
-        """(token sequence, group token) for every synonym, longest phrases first."""
-        phrases = []
+    def _synonym_phrases() -> dict[str, list[tuple[tuple[str, ...], str]]]:
+        """First word -> [(token sequence, group token)] for every synonym phrase."""
+        phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for index, group in enumerate(synonym_groups()):
             for phrase in group:
                 words = tuple(tokens(phrase))
                 if words:
-                    phrases.append((words, _group_token(index)))
-        phrases.sort(key=lambda item: (-len(item[0]), item[0]))
+                    phrases[words[0]].append((words, _group_token(index)))
         return phrases
 
-    def _find_phrases(self, words: list[str]) -> list[tuple[int, int, str]]:
-        """Non-overlapping synonym phrases in `words`: (start, end, group token)."""
+    def _find_phrases(self, words: list[str] | tuple[str, ...]) -> list[tuple[int, int, str]]:
+        """Non-overlapping synonym phrases in `words`: (start, end, group token), longer phrases winning."""
+        candidates = [
+            (len(phrase), start, group)
+            for start, word in enumerate(words)
+            for phrase, group in self._phrases.get(word, ())
+            if tuple(words[start : start + len(phrase)]) == phrase
+        ]
         found = []
         taken = [False] * len(words)
-        for phrase, group in self._phrases:
-            n = len(phrase)
-            for start in range(len(words) - n + 1):
-                if tuple(words[start : start + n]) == phrase and not any(taken[start : start + n]):
-                    found.append((start, start + n, group))
-                    taken[start : start + n] = [True] * n
+        for length, start, group in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
+            if not any(taken[start : start + length]):
+                found.append((start, start + length, group))
+                taken[start : start + length] = [True] * length
         return sorted(found)
+
+    def _text_tokens(self, field_name: str, text: str) -> tuple[tuple[str, str], ...]:
+        """(field, token) pairs of one text, with the synonym groups it contains. Memoised: categories,
+        labels and vendor names repeat on thousands of products."""
+        key = (field_name, text)
+        cached = self._text_cache.get(key)
+        if cached is None:
+            words = tokens(text)
+            groups = [group for _, _, group in self._find_phrases(words)]
+            group_field = "synonym" if field_name == "name" else field_name
+            cached = tuple((field_name, w) for w in words) + tuple((group_field, g) for g in groups)
+            self._text_cache[key] = cached
+        return cached
 
     def _document_tokens(self, product: IndexedProduct) -> Iterable[tuple[str, str]]:
         texts: list[tuple[str, str]] = [("name", name) for name in product.names.values() if name]
@@ -154,10 +171,7 @@ class SearchIndex:
             texts += [("label", name) for name in (label.names.values() if label else [slug])]
         texts.append(("vendor", product.vendor_name))
         for field_name, text in texts:
-            words = tokens(text)
-            yield from ((field_name, w) for w in words)
-            for _, _, group in self._find_phrases(words):
-                yield ("synonym" if field_name == "name" else field_name, group)
+            yield from self._text_tokens(field_name, text)
 
     # --- querying -------------------------------------------------------------------------
 
@@ -202,7 +216,8 @@ class SearchIndex:
 
     def _raise(self, scores: np.ndarray, token: str, similarity: float) -> None:
         for weight, positions in self._postings.get(token, ()):
-            np.maximum.at(scores, positions, similarity * weight)
+            # Positions are unique within a posting list, so plain fancy indexing is safe (and fast).
+            scores[positions] = np.maximum(scores[positions], similarity * weight)
 
     def _concept_scores(self, concept: _Concept) -> np.ndarray:
         if concept.words:

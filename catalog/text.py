@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -30,15 +31,14 @@ def stem(token: str) -> str:
     return token
 
 
+_COMBINING_MARKS = re.compile(r"[\u0300-\u036f]")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
 def fold(text: str) -> str:
     """Lower-case, ligatures spelled out, accents removed, punctuation turned into spaces."""
     text = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
-    out = []
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        out.append(char if char.isalnum() else " ")
-    return "".join(out)
+    return _NOT_WORD.sub(" ", _COMBINING_MARKS.sub("", text))
 
 
 def tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -229,6 +228,3 @@ def ensure_may_act_for(person: Person, vendor_id: int) -> None:
     if not any(m.organisation_id == vendor_id and m.role == Role.VENDOR_MEMBER for m in person.memberships):
         raise PermissionDenied()
 
-
-def share_as_fraction(pct: int) -> Decimal:
-    return Decimal(pct) / Decimal(100)

@@ -79,6 +79,14 @@ PLACES = ["Troinex", "Satigny", "Meinier", "Bernex", "Jussy", "Dardagny", "Lully
 LANGS = ("fr", "en", "de", "it")
 
 
+SYLLABLES = [c + v for c in "bdfglmnprstv" for v in "aeio"]
+
+
+def cultivar(rng: random.Random) -> str:
+    """A made-up variety name ("Lomaveri"), so the vocabulary is as large as a real catalog's."""
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+
+
 def synthetic_catalog(n: int, seed: int = 42) -> list[IndexedProduct]:
     rng = random.Random(seed)
     vendors = [f"{kind} {place} {i}" for i, (kind, place) in enumerate(
@@ -88,7 +96,7 @@ def synthetic_catalog(n: int, seed: int = 42) -> list[IndexedProduct]:
     for pid in range(1, n + 1):
         noun = rng.choice(NOUNS)
         adjective = rng.choice(ADJECTIVES)
-        variety = f"{rng.choice(PLACES)} {rng.randint(1, 400)}"
+        variety = f"{rng.choice(PLACES)} {cultivar(rng)}"
         names = {lang: f"{noun[i].capitalize()} {adjective[i]} {variety}" for i, lang in enumerate(LANGS)}
         labels = rng.sample(["organic", "grta", "vegan", "aop", "fair_trade"], rng.randint(0, 2))
         vendor = rng.randrange(len(vendors))

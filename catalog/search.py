@@ -67,6 +67,11 @@ class _Concept:
     words: list[str] = field(default_factory=list)
 
 
+def _letter_pairs(token: str) -> list[str]:
+    padded = f"^{token}$"
+    return [padded[i : i + 2] for i in range(len(padded) - 1)]
+
+
 def _group_token(index: int) -> str:
     return f"~syn{index}"
 
@@ -106,9 +111,14 @@ class SearchIndex:
         self._tiebreak[order] = np.arange(len(items))
 
         self._vocab = sorted(self._postings)
-        self._vocab_by_length: dict[int, list[str]] = defaultdict(list)
-        for token in self._vocab:
-            self._vocab_by_length[len(token)].append(token)
+        # Typo candidates are found through shared letter pairs, so a query word is compared with a few
+        # hundred vocabulary tokens instead of all of them.
+        self._vocab_lengths = np.array([len(t) for t in self._vocab], dtype=np.int32)
+        pairs: dict[str, list[int]] = defaultdict(list)
+        for i, token in enumerate(self._vocab):
+            for pair in set(_letter_pairs(token)):
+                pairs[pair].append(i)
+        self._pairs = {pair: np.array(ids, dtype=np.int32) for pair, ids in pairs.items()}
         self._blob = "\n".join(self._vocab)
         self._blob_starts = [0]
         for token in self._vocab[:-1]:
@@ -201,12 +211,24 @@ class SearchIndex:
             for match in re.finditer(re.escape(word), self._blob):
                 pos = bisect.bisect_right(self._blob_starts, match.start()) - 1
                 found.setdefault(self._vocab[pos], INFIX_SIMILARITY)
-            candidates = [t for n in range(len(word) - 2, len(word) + 3) for t in self._vocab_by_length.get(n, ())]
+            candidates = self._typo_candidates(word)
             for token, ratio, _ in process.extract(
                 word, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=8
             ):
                 found.setdefault(token, 0.8 * ratio / 100)
         return tuple(sorted(found.items()))
+
+    def _typo_candidates(self, word: str) -> list[str]:
+        """Tokens of similar length sharing enough letter pairs with `word` to be within two typos of it."""
+        word_pairs = set(_letter_pairs(word))
+        postings = [self._pairs[p] for p in word_pairs if p in self._pairs]
+        if not postings:
+            return []
+        shared = np.bincount(np.concatenate(postings), minlength=len(self._vocab))
+        # Each edit breaks at most two letter pairs; allow two edits.
+        enough = shared >= max(1, len(word_pairs) - 4)
+        close = np.abs(self._vocab_lengths - len(word)) <= 2
+        return [self._vocab[i] for i in np.flatnonzero(enough & close)]
 
     def _word_scores(self, word: str) -> np.ndarray:
         scores = np.zeros(len(self.ids), dtype=np.float32)

@@ -17,7 +17,7 @@ $(INSTALLED): pyproject.toml
 
 # Compiled catalogs (.mo) are built from locales/*/LC_MESSAGES/messages.po, never committed.
 locales: $(INSTALLED)
-	$(BIN)/pybabel compile --use-fuzzy -q -d locales -D messages
+	$(BIN)/pybabel compile --statistics -d locales -D messages
 
 demo: install
 	$(BIN)/python admin_cli.py db upgrade

@@ -50,6 +50,8 @@ class Order(Base):
     language: Mapped[str] = mapped_column(String(2))
     delivery_mode: Mapped[str] = mapped_column(String(16))  # "delivery" or "pickup"
     postal_code: Mapped[str] = mapped_column(String(8), default="")
+    time_slot: Mapped[str] = mapped_column(String(40), default="")  # "2026-11-23 17:00-19:00"
+    payment_method: Mapped[str] = mapped_column(String(16), default="")  # chf, leman, mixed, on_delivery
     goods_total: Mapped[Decimal] = mapped_column(Amount)
     delivery_fee: Mapped[Decimal] = mapped_column(Amount)
     total: Mapped[Decimal] = mapped_column(Amount)

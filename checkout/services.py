@@ -185,10 +185,15 @@ def view_basket(
 # --- orders ----------------------------------------------------------------------------------
 
 
+PAYMENT_METHODS = ("chf", "leman", "mixed", "on_delivery")
+
+
 @dataclass(frozen=True)
 class DeliveryChoice:
     mode: str  # "delivery" or "pickup"
     postal_code: str = ""
+    time_slot: str = ""
+    payment_method: str = ""
 
 
 def _check_delivery(settings: Settings, choice: DeliveryChoice) -> None:
@@ -200,6 +205,8 @@ def _check_delivery(settings: Settings, choice: DeliveryChoice) -> None:
             raise DeliveryNotAvailable(mode="pickup")
     else:
         raise InvalidInput(field="delivery_mode", value=choice.mode)
+    if choice.payment_method and choice.payment_method not in PAYMENT_METHODS:
+        raise InvalidInput(field="payment_method", value=choice.payment_method)
 
 
 def _reserve_stock(uow: UnitOfWork, product: Product, quantity: Decimal) -> None:
@@ -245,6 +252,8 @@ def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: Del
         language=person.language,
         delivery_mode=choice.mode,
         postal_code=choice.postal_code if choice.mode == "delivery" else "",
+        time_slot=choice.time_slot,
+        payment_method=choice.payment_method,
         goods_total=order_quote.goods_total,
         delivery_fee=order_quote.delivery_fee,
         total=order_quote.total,

@@ -227,4 +227,3 @@ def ensure_may_act_for(person: Person, vendor_id: int) -> None:
         return
     if not any(m.organisation_id == vendor_id and m.role == Role.VENDOR_MEMBER for m in person.memberships):
         raise PermissionDenied()
-

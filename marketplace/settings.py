@@ -43,6 +43,8 @@ class DeliverySettings:
     fee_chf: Decimal
     free_from_chf: Decimal | None
     pickup: bool
+    time_windows: tuple[str, ...] = ("08:00-10:00", "12:00-14:00", "17:00-19:00")
+    days_ahead: int = 3
 
     def serves(self, postal_code: str) -> bool:
         code = postal_code.strip()
@@ -143,6 +145,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
                 fee_chf=_decimal(delivery.get("fee_chf", "0"), "delivery.fee_chf"),
                 free_from_chf=_decimal(free_from, "delivery.free_from_chf") if free_from else None,
                 pickup=bool(delivery.get("pickup", True)),
+                time_windows=tuple(delivery.get("time_windows", DeliverySettings.time_windows)),
+                days_ahead=int(delivery.get("days_ahead", DeliverySettings.days_ahead)),
             ),
             platform_commission_pct=_decimal(raw["commission"]["platform_pct"], "commission.platform_pct"),
             config_path=config_path,

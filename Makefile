@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test lint bench locales clean
+.PHONY: install rasa-install model demo chat rasa actions test test-core test-dialogues lint bench locales clean
 
 install: $(INSTALLED) locales
 
@@ -19,15 +19,40 @@ $(INSTALLED): pyproject.toml
 locales: $(INSTALLED)
 	$(BIN)/pybabel compile --statistics -d locales -D messages
 
-demo: install
+# Rasa 3.6 lives in its own Python 3.10 virtualenv (.venv-rasa, cached outside the checkout).
+rasa-install: install
+	$(BIN)/python -m dialogues.runtime venv
+
+# Trains only when dialogues/ changed (the model is named after a hash of its training files).
+model: rasa-install
+	$(BIN)/python admin_cli.py rasa train
+
+demo: model
 	$(BIN)/python admin_cli.py db upgrade
 	$(BIN)/python admin_cli.py demo load
-	$(BIN)/python admin_cli.py vendor list
 	$(BIN)/python admin_cli.py stats
-	$(BIN)/python admin_cli.py --lang fr product search "fromage d'alpage" --limit 5
+	$(BIN)/python -m bot.terminal $(CHAT_ARGS)
 
-test: install
+# The chat again, without reloading anything: `make chat CHAT_ARGS="--producer ferme-des-verchers"`.
+chat: model
+	$(BIN)/python -m bot.terminal $(CHAT_ARGS)
+
+rasa: model
+	$(BIN)/python admin_cli.py rasa serve
+
+actions: install
+	$(BIN)/python admin_cli.py actions serve
+
+# The Rasa end-to-end pass runs on the embedded database (SQLite); on PostgreSQL only the core tests run.
+test: test-core
+
+test-core: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Rasa's own checks (data validation, test stories, held-out NLU F1), then the end-to-end conversations.
+test-dialogues: model
+	$(BIN)/python -m dialogues.quality
+	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -52,9 +52,13 @@ demo_cli = typer.Typer(help="Demo catalog.", no_args_is_help=True)
 vendor_cli = typer.Typer(help="Vendors, delivery companies and sectoral marketplaces.", no_args_is_help=True)
 product_cli = typer.Typer(help="Products and services of the catalog.", no_args_is_help=True)
 order_cli = typer.Typer(help="Orders.", no_args_is_help=True)
+nlu_cli = typer.Typer(help="The assistant's training data.", no_args_is_help=True)
+rasa_cli = typer.Typer(help="The Rasa server (its own Python 3.10 virtualenv).", no_args_is_help=True)
+actions_cli = typer.Typer(help="The custom-action server.", no_args_is_help=True)
 for name, sub in [("db", db_cli), ("demo", demo_cli), ("vendor", vendor_cli), ("product", product_cli)]:
     cli.add_typer(sub, name=name)
-cli.add_typer(order_cli, name="order")
+for name, sub in [("order", order_cli), ("nlu", nlu_cli), ("rasa", rasa_cli), ("actions", actions_cli)]:
+    cli.add_typer(sub, name=name)
 
 console = Console()
 errors = Console(stderr=True)
@@ -454,6 +458,57 @@ def order_status(
         order = change_status(uow, None, number, new, vendor)
         uow.commit()
         console.print(f"Order {order.number}: {translate(f'status.{order.status}', state.lang)}")
+
+
+# --- dialogue ------------------------------------------------------------------------------
+
+
+@nlu_cli.command("export")
+def nlu_export() -> None:
+    """Write dialogues/data/catalog.yml (lookup tables of products, vendors, categories, labels)."""
+    from dialogues.nlu_export import export
+
+    with unit_of_work() as uow:
+        path = export(uow)
+    console.print(f"NLU catalog data written to {path}.")
+
+
+def _rasa_runtime():  # type: ignore[no-untyped-def]
+    from dialogues import runtime
+
+    return runtime
+
+
+@rasa_cli.command("train")
+def rasa_train(force: Annotated[bool, typer.Option(help="Train even if an identical model exists.")] = False) -> None:
+    """Train the model, unless one was already trained on exactly these files."""
+    runtime = _rasa_runtime()
+    try:
+        with console.status("Training the Rasa model (a few minutes on 2 cores)..."):
+            path = runtime.train(force=force)
+    except runtime.RasaSetupError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"Model: {path}")
+
+
+@rasa_cli.command("serve")
+def rasa_serve() -> None:
+    """Train if needed, then run the Rasa server on 127.0.0.1:5005 with its HTTP API."""
+    runtime = _rasa_runtime()
+    rasa_train()
+    settings = app().settings
+    command = runtime.rasa_server_command(settings, runtime.model_path())
+    os.execve(command[0], command, runtime.rasa_env() | runtime.rasa_password_env(settings))
+
+
+@actions_cli.command("serve")
+def actions_serve(port: Annotated[int, typer.Option()] = 5055) -> None:
+    """Run the custom-action server on 127.0.0.1 (SMARTKET_ACTIONS_HOST to change)."""
+    from dialogues.action_server import serve
+
+    migrate.upgrade(app().db)
+    serve(port)
 
 
 # --- reports --------------------------------------------------------------------------------

@@ -1,0 +1,171 @@
+"""Dialogue benchmark: one user turn through the whole stack, next to two Rasa baselines, in one run.
+
+    .venv/bin/python bench/dialogue.py [--turns 200] [--concurrency 20]
+
+Starts the demo catalog in a temporary SQLite database, the action server and a Rasa server with the
+trained model (SQL tracker store in that same database), then measures:
+- our turn: typed text through the REST channel, NLU + policies + a custom action on the core + database;
+- a button press: the same through a payload (no NLU);
+- baseline "bare /model/parse": NLU only;
+- baseline "bare REST turn": same model, same tracker store, REST channel, with the action endpoint pointed
+  at a stub that answers instantly, so no custom action does any work;
+- turn 5 vs turn 200 of one long conversation.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.rasa_client import RasaClient
+from catalog.demo import load_demo
+from dialogues.runtime import DIALOGUES, Servers, model_path, rasa_env, rasa_server_command, train
+from marketplace import migrate
+from marketplace.db import Database
+from marketplace.settings import DEFAULT_CONFIG, load_settings
+
+TYPED = [
+    "je cherche du miel",
+    "any cheese?",
+    "ich suche brot",
+    "mon panier",
+    "show my basket",
+    "ajoute un pain complet",
+]
+BUTTON = '/search_product{"category": "honey"}'
+
+
+class StubActions(BaseHTTPRequestHandler):
+    """An action endpoint that does nothing: the 'no custom action' baseline."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps({"events": [], "responses": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def measure(call: Callable[[int, int], None], conversations: int, turns: int) -> tuple[float, float, float]:
+    """p50 and p95 latency (ms) of one turn and turns per second, `conversations` at a time."""
+    samples: list[float] = []
+    lock = threading.Lock()
+
+    def conversation(c: int) -> None:
+        for t in range(turns):
+            start = time.perf_counter()
+            call(c, t)
+            with lock:
+                samples.append((time.perf_counter() - start) * 1000)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(conversations) as pool:
+        list(pool.map(conversation, range(conversations)))
+    elapsed = time.perf_counter() - start
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)], len(samples) / elapsed
+
+
+def row(name: str, figures: tuple[float, float, float]) -> str:
+    p50, p95, rate = figures
+    return f"| {name} | {p50:.0f} | {p95:.0f} | {rate:.1f} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=10, help="turns per conversation in the latency runs")
+    parser.add_argument("--long", type=int, default=200, help="length of the long conversation")
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+
+    train()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+        settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": tmp})
+        db = Database(url)
+        migrate.upgrade(db)
+        with db.uow() as uow:
+            load_demo(uow)
+            uow.commit()
+        stub = ThreadingHTTPServer(("127.0.0.1", 0), StubActions)
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        bare_settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": f"{tmp}/bare"})
+        command = rasa_server_command(bare_settings, model_path(), 5106, actions_port=stub.server_address[1])
+        with (
+            Servers(settings, rasa_port=5105, actions_port=5155, log_dir=Path(tmp) / "logs") as ours,
+            open(Path(tmp) / "bare-rasa.log", "wb") as bare_log,
+        ):
+            bare = subprocess.Popen(command, env=rasa_env(), cwd=DIALOGUES, stdout=bare_log, stderr=subprocess.STDOUT)
+            client, bare_client = (
+                RasaClient(ours.rasa_url, timeout=120),
+                RasaClient("http://127.0.0.1:5106", timeout=120),
+            )
+            while not bare_client.ready():
+                time.sleep(1)
+
+            def ours_typed(c: int, t: int) -> None:
+                client.send(f"telegram:{10_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})
+
+            def ours_button(c: int, t: int) -> None:
+                client.send(f"telegram:{20_000 + c}", BUTTON, {"language": "fr"})
+
+            def bare_turn(c: int, t: int) -> None:
+                bare_client.send(f"telegram:{30_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})
+
+            def parse(c: int, t: int) -> None:
+                client.parse(TYPED[t % len(TYPED)])
+
+            for warm in (ours_typed, ours_button, bare_turn, parse):
+                warm(99, 0)
+            results = {}
+            for conversations in (1, args.concurrency):
+                results[("parse", conversations)] = measure(parse, conversations, args.turns)
+                results[("bare", conversations)] = measure(bare_turn, conversations, args.turns)
+                results[("typed", conversations)] = measure(ours_typed, conversations, args.turns)
+                results[("button", conversations)] = measure(ours_button, conversations, args.turns)
+
+            long_times: list[float] = []
+            for t in range(args.long):
+                start = time.perf_counter()
+                client.send("telegram:40000", TYPED[t % len(TYPED)], {"language": "fr"})
+                long_times.append((time.perf_counter() - start) * 1000)
+            bare.terminate()
+            bare.wait(timeout=30)
+        stub.shutdown()
+        db.dispose()
+
+    print("| turn | p50 ms | p95 ms | turns/s |")
+    print("|---|---|---|---|")
+    for conversations in (1, args.concurrency):
+        print(row(f"bare /model/parse, {conversations} conv.", results[("parse", conversations)]))
+        print(row(f"bare REST turn (no custom action), {conversations} conv.", results[("bare", conversations)]))
+        print(row(f"our turn, typed text, {conversations} conv.", results[("typed", conversations)]))
+        print(row(f"our turn, button payload, {conversations} conv.", results[("button", conversations)]))
+    ours20, bare20 = results[("typed", args.concurrency)], results[("bare", args.concurrency)]
+    print(f"\nat {args.concurrency} conversations: our p95 / bare p95 = {ours20[1] / bare20[1]:.2f}, "
+          f"bare throughput / ours = {bare20[2] / ours20[2]:.2f}")  # fmt: skip
+    early = statistics.median(long_times[3:8])
+    late = statistics.median(long_times[-5:])
+    print(f"long conversation: turn 5 ≈ {early:.0f} ms, turn {args.long} ≈ {late:.0f} ms (ratio {late / early:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""What every custom action shares: the marketplace, who is talking, in which language, and replies.
+
+Actions are thin adapters: they read the tracker, call a service of the core in a worker thread
+(the core is synchronous SQLAlchemy), and render the answer from the gettext catalogs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from marketplace.accounts import Person, parse_chat_address, person_for_chat
+from marketplace.bootstrap import App, build_app
+from marketplace.db import UnitOfWork
+from marketplace.errors import InvalidInput, MarketplaceError
+from marketplace.i18n import error_message, format_chf, translate
+from marketplace.settings import SUPPORTED_LANGUAGES
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def marketplace() -> App:
+    """The marketplace this action server serves, built on first use (never at import)."""
+    return build_app()
+
+
+def chat_address(sender_id: str) -> str:
+    """Bots send `telegram:<id>` / `matrix:@user:server`; anything else is a terminal or test user."""
+    try:
+        parse_chat_address(sender_id)
+        return sender_id
+    except InvalidInput:
+        return f"terminal:{sender_id}"
+
+
+def metadata_language(tracker: Tracker) -> str | None:
+    metadata = tracker.latest_message.get("metadata") or {}
+    lang = str(metadata.get("language") or "")[:2].lower()
+    return lang if lang in SUPPORTED_LANGUAGES else None
+
+
+@dataclass
+class Reply:
+    """Collects the answer of one action, rendered in one language."""
+
+    dispatcher: CollectingDispatcher
+    lang: str
+    lines: list[str] = field(default_factory=list)
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+    def t(self, key: str, **params: Any) -> str:
+        return translate(key, self.lang, **params)
+
+    def chf(self, amount: Decimal) -> str:
+        return format_chf(amount, self.lang)
+
+    def say(self, key: str, **params: Any) -> None:
+        self.lines.append(self.t(key, **params))
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def button(self, key: str, payload: str, **params: Any) -> None:
+        self.buttons.append({"title": self.t(key, **params), "payload": payload})
+
+    def send(self) -> None:
+        if self.lines or self.buttons:
+            self.dispatcher.utter_message(text="\n".join(self.lines), buttons=self.buttons or None)
+        self.lines, self.buttons = [], []
+
+
+@dataclass
+class Turn:
+    """One user turn as an action sees it."""
+
+    app: App
+    uow: UnitOfWork
+    person: Person
+    tracker: Tracker
+    reply: Reply
+
+    @property
+    def lang(self) -> str:
+        return self.reply.lang
+
+    @property
+    def intent(self) -> str:
+        return (self.tracker.latest_message.get("intent") or {}).get("name") or ""
+
+    @property
+    def text(self) -> str:
+        return self.tracker.latest_message.get("text") or ""
+
+    def entity(self, name: str) -> str | None:
+        """The entity's value in this message (not an older slot value)."""
+        for entity in self.tracker.latest_message.get("entities") or []:
+            if entity.get("entity") == name and entity.get("value") not in (None, ""):
+                return str(entity["value"])
+        return None
+
+
+class MarketplaceAction(Action):
+    """Base of our actions: runs `handle` with a unit of work and turns errors into friendly replies."""
+
+    action_name = ""
+
+    def name(self) -> str:
+        return self.action_name
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._run, dispatcher, tracker, domain)
+
+    def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        app = marketplace()
+        reply = Reply(dispatcher, app.settings.default_language)
+        events: list[EventType] = []
+        try:
+            with app.db.uow() as uow:
+                person = person_for_chat(uow, chat_address(tracker.sender_id), metadata_language(tracker))
+                reply.lang = self._language(tracker, person, app)
+                if person.language != reply.lang:
+                    person.language = reply.lang
+                events = self.handle(Turn(app, uow, person, tracker, reply), domain) or []
+                uow.commit()
+        except MarketplaceError as exc:
+            reply.lines, reply.buttons = [error_message(exc, reply.lang)], []
+            events = self.on_error(exc)
+        except Exception:  # one top-level guard: users get a sentence, the log gets the traceback
+            log.exception("action %s failed", self.name())
+            reply.lines, reply.buttons = [translate("reply.oops", reply.lang)], []
+            events = []
+        reply.send()
+        return events
+
+    @staticmethod
+    def _language(tracker: Tracker, person: Person, app: App) -> str:
+        """A language chosen in the chat wins; then the channel's; then what we knew of the person."""
+        chosen = tracker.get_slot("language")
+        for lang in (chosen, metadata_language(tracker) if not chosen else None, person.language):
+            if lang in app.settings.languages:
+                return lang
+        return app.settings.default_language
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType] | None:
+        raise NotImplementedError
+
+    def on_error(self, error: MarketplaceError) -> list[EventType]:
+        return []

@@ -1,0 +1,303 @@
+"""The checkout form: delivery or pickup, postal code, time slot, payment, confirmation — then the order."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from checkout.services import BasketView, DeliveryChoice, place_order, view_basket
+from dialogues.actions.base import MarketplaceAction, Reply, Turn, chat_address, marketplace, metadata_language
+from dialogues.actions.parsing import (
+    parse_delivery_mode,
+    parse_payment_method,
+    parse_postal_code,
+    parse_time_slot,
+    time_slots,
+)
+from dialogues.actions.shopping import basket_summary, payload
+from marketplace.accounts import person_for_chat
+from marketplace.i18n import translate
+
+FORM_SLOTS = ("delivery_mode", "postal_code", "time_slot", "payment_method", "order_confirmed")
+
+
+def _entity(tracker: Tracker, name: str) -> str | None:
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == name and entity.get("value"):
+            return str(entity["value"])
+    return None
+
+
+def _intent(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def offered_slots() -> list[str]:
+    settings = marketplace().settings
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    return time_slots(today, settings.delivery.time_windows, settings.delivery.days_ahead)
+
+
+# Messages that answer the form's question; anything else (a search, a question) interrupts it.
+ANSWERS = {"choose_delivery", "choose_payment", "affirm", "deny", "checkout", "nlu_fallback", "out_of_scope"}
+
+
+class ValidateCheckoutForm(FormValidationAction):
+    """Fills the form's slots from buttons, entities or free text, and checks them against the deployment."""
+
+    def name(self) -> str:
+        return "validate_checkout_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[str]:
+        basket, lang = await asyncio.to_thread(basket_of, tracker)
+        if basket.is_empty:  # nothing to check out: the form ends at once and says why, once
+            if tracker.get_slot("requested_slot") is None:
+                dispatcher.utter_message(text=translate("error.empty_basket", lang))
+            return []
+        if tracker.get_slot("delivery_mode") == "pickup":
+            return [s for s in domain_slots if s != "postal_code"]
+        return domain_slots
+
+    def _answering(self, tracker: Tracker, slot: str) -> bool:
+        return tracker.get_slot("requested_slot") == slot and (
+            _intent(tracker) in ANSWERS or bool(_entity(tracker, slot))
+        )
+
+    async def extract_delivery_mode(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        mode = _entity(tracker, "delivery_mode") or parse_delivery_mode(tracker.latest_message.get("text"))
+        if not mode or not (self._answering(tracker, "delivery_mode") or _intent(tracker) == "choose_delivery"):
+            return {}
+        found: dict[str, Any] = {"delivery_mode": mode}
+        code = _entity(tracker, "postal_code") or parse_postal_code(tracker.latest_message.get("text"))
+        if mode == "delivery" and code:
+            found["postal_code"] = code
+        return found
+
+    async def extract_postal_code(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        if tracker.get_slot("requested_slot") != "postal_code":
+            return {}
+        code = _entity(tracker, "postal_code") or parse_postal_code(tracker.latest_message.get("text"))
+        if code:
+            return {"postal_code": code}
+        if parse_delivery_mode(tracker.latest_message.get("text")) == "pickup":
+            return {"delivery_mode": "pickup"}
+        return {}
+
+    async def extract_time_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        if tracker.get_slot("requested_slot") != "time_slot":
+            return {}
+        settings = marketplace().settings
+        today = datetime.now(ZoneInfo(settings.timezone)).date()
+        text = _entity(tracker, "time_slot") or tracker.latest_message.get("text") or ""
+        slot = parse_time_slot(text, offered_slots(), today)
+        return {"time_slot": slot} if slot else {}
+
+    async def extract_payment_method(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        if tracker.get_slot("requested_slot") != "payment_method":
+            return {}
+        method = _entity(tracker, "payment_method") or parse_payment_method(tracker.latest_message.get("text"))
+        return {"payment_method": method} if method in ("chf", "leman", "mixed", "on_delivery") else {}
+
+    async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        if tracker.get_slot("requested_slot") != "order_confirmed":
+            return {}
+        intent = _intent(tracker)
+        if intent == "affirm":
+            return {"order_confirmed": True}
+        if intent == "deny":
+            return {"order_confirmed": False}
+        return {}
+
+    async def validate_postal_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
+        settings = marketplace().settings
+        if value and settings.delivery.serves(str(value)):
+            return {"postal_code": str(value)}
+        lang = tracker.get_slot("language") or settings.default_language
+        dispatcher.utter_message(
+            text=translate("error.delivery_not_available", lang, postal_code=str(value)[:8]),
+            buttons=[
+                {
+                    "title": translate("button.pickup", lang),
+                    "payload": payload("choose_delivery", delivery_mode="pickup"),
+                }
+            ],
+        )
+        return {"postal_code": None}
+
+    async def validate_payment_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+    ):
+        if value != "leman":
+            return {"payment_method": value}
+        return await asyncio.to_thread(self._check_leman_only, dispatcher, tracker)
+
+    def _check_leman_only(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict:
+        """All in Léman only works if every vendor accepts 100 %; otherwise offer the mix."""
+        app = marketplace()
+        basket, lang = basket_of(tracker)
+        quote = basket.quote
+        if quote.leman_payable >= quote.goods_total and not quote.delivery_fee:
+            return {"payment_method": "leman"}
+        reply = Reply(dispatcher, lang)
+        reply.say(
+            "reply.checkout.leman_partial",
+            leman=reply.chf(quote.leman_payable),
+            total=reply.chf(quote.total),
+            currency=app.settings.local_currency.name,
+        )
+        currency = app.settings.local_currency.name
+        reply.button("button.pay_mixed", payload("choose_payment", payment_method="mixed"), currency=currency)
+        reply.button("button.pay_chf", payload("choose_payment", payment_method="chf"))
+        reply.send()
+        return {"payment_method": None}
+
+
+def basket_of(tracker: Tracker) -> tuple[BasketView, str]:
+    """The sender's basket priced for the chosen delivery mode, and their language."""
+    app = marketplace()
+    with app.db.uow() as uow:
+        person = person_for_chat(uow, chat_address(tracker.sender_id), metadata_language(tracker))
+        lang = tracker.get_slot("language") or person.language
+        mode = tracker.get_slot("delivery_mode") or "delivery"
+        return view_basket(uow, app.settings, person, lang, mode), lang
+
+
+class AskAction(MarketplaceAction):
+    """Asks for one slot of the checkout form, with buttons."""
+
+
+class ActionAskDeliveryMode(AskAction):
+    action_name = "action_ask_delivery_mode"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        turn.reply.say("reply.checkout.ask_delivery")
+        turn.reply.button("button.delivery", payload("choose_delivery", delivery_mode="delivery"))
+        if turn.app.settings.delivery.pickup:
+            turn.reply.button("button.pickup", payload("choose_delivery", delivery_mode="pickup"))
+        return []
+
+
+class ActionAskPostalCode(AskAction):
+    action_name = "action_ask_postal_code"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        turn.reply.say("reply.checkout.ask_postal_code")
+        return []
+
+
+class ActionAskTimeSlot(AskAction):
+    action_name = "action_ask_time_slot"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        turn.reply.say("reply.checkout.ask_time_slot")
+        for slot in offered_slots()[:6]:
+            turn.reply.buttons.append(
+                {"title": slot_title(turn.reply, slot), "payload": payload("choose_delivery", time_slot=slot)}
+            )
+        return []
+
+
+def slot_title(reply: Reply, slot: str) -> str:
+    from babel.dates import format_date
+
+    from marketplace.i18n import BABEL_LOCALES
+
+    day, window = slot.split(" ", 1)
+    return f"{format_date(datetime.fromisoformat(day).date(), 'EEE d MMM', locale=BABEL_LOCALES[reply.lang])} {window}"
+
+
+class ActionAskPaymentMethod(AskAction):
+    action_name = "action_ask_payment_method"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        reply = turn.reply
+        mode = turn.tracker.get_slot("delivery_mode") or "delivery"
+        quote = view_basket(turn.uow, turn.app.settings, turn.person, turn.lang, mode).quote
+        currency = turn.app.settings.local_currency.name
+        reply.say(
+            "reply.checkout.ask_payment",
+            total=reply.chf(quote.total),
+            leman=reply.chf(quote.leman_payable),
+            currency=currency,
+        )
+        reply.button("button.pay_chf", payload("choose_payment", payment_method="chf"))
+        reply.button("button.pay_leman", payload("choose_payment", payment_method="leman"), currency=currency)
+        reply.button("button.pay_mixed", payload("choose_payment", payment_method="mixed"), currency=currency)
+        reply.button("button.pay_on_delivery", payload("choose_payment", payment_method="on_delivery"))
+        return []
+
+
+class ActionAskOrderConfirmed(AskAction):
+    action_name = "action_ask_order_confirmed"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        reply, slots = turn.reply, turn.tracker.get_slot
+        mode = slots("delivery_mode") or "delivery"
+        basket = view_basket(turn.uow, turn.app.settings, turn.person, turn.lang, mode)
+        reply.say("reply.checkout.summary")
+        basket_summary(reply, basket, turn.app.settings.local_currency.name)
+        if mode == "delivery":
+            reply.say(
+                "reply.checkout.summary_delivery",
+                postal_code=slots("postal_code"),
+                slot=slot_title(reply, slots("time_slot")),
+            )
+        else:
+            reply.say("reply.checkout.summary_pickup", slot=slot_title(reply, slots("time_slot")))
+        reply.say(
+            "reply.checkout.summary_payment",
+            method=reply.t(f"payment.{slots('payment_method')}", currency=turn.app.settings.local_currency.name),
+        )
+        reply.button("button.confirm", "/affirm")
+        reply.button("button.cancel", "/deny")
+        return []
+
+
+class ActionSubmitOrder(MarketplaceAction):
+    action_name = "action_submit_order"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        slots = turn.tracker.get_slot
+        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        if slots("order_confirmed") is None:  # the form stopped early (empty basket): nothing to say
+            return reset
+        if not slots("order_confirmed"):
+            turn.reply.say("reply.checkout.cancelled")
+            return reset
+        choice = DeliveryChoice(
+            mode=slots("delivery_mode"),
+            postal_code=slots("postal_code") or "",
+            time_slot=slots("time_slot") or "",
+            payment_method=slots("payment_method") or "chf",
+        )
+        order = place_order(turn.uow, turn.app.settings, turn.person, choice)
+        reply = turn.reply
+        reply.say("reply.checkout.placed", number=order.number, total=reply.chf(order.total))
+        reply.say("reply.checkout.next_steps")
+        return reset
+
+    def on_error(self, error: Exception) -> list[EventType]:
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+class ActionInterruptCheckout(MarketplaceAction):
+    """A question in the middle of checkout: answer it, then the form asks its question again."""
+
+    action_name = "action_interrupt_checkout"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        from dialogues.actions import HANDLERS
+
+        handler = HANDLERS.get(turn.intent)
+        events = handler.handle(turn, domain) if handler else []
+        turn.reply.say("reply.checkout.resume")
+        return events or []

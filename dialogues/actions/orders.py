@@ -1,0 +1,57 @@
+"""Consumer actions on placed orders: status and cancellation of one's own orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.events import EventType
+
+from checkout.models import Order
+from checkout.services import cancel_order, order_for_consumer, orders_of
+from checkout.status import OrderStatus
+from dialogues.actions.base import MarketplaceAction, Turn
+from dialogues.actions.parsing import parse_order_number
+from dialogues.actions.shopping import payload
+
+
+def _wanted_order(turn: Turn) -> Order | None:
+    """The order named in the message, else the person's latest one."""
+    prefix = turn.app.settings.order_prefix
+    number = parse_order_number(turn.entity("order_id"), prefix) or parse_order_number(turn.text, prefix)
+    if number:
+        return order_for_consumer(turn.uow, turn.person, number)
+    latest = orders_of(turn.uow, turn.person, limit=1)
+    return latest[0] if latest else None
+
+
+class ActionOrderStatus(MarketplaceAction):
+    action_name = "action_order_status"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        reply = turn.reply
+        order = _wanted_order(turn)
+        if order is None:
+            reply.say("reply.orders.none")
+            return []
+        status = reply.t(f"status.{order.status}")
+        reply.say("reply.orders.status", number=order.number, status=status, total=reply.chf(order.total))
+        for part in order.vendor_orders:
+            reply.line(f"  • {part.vendor.name}: {reply.t(f'status.{part.status}')}")
+        if order.time_slot:
+            reply.say("reply.orders.slot", slot=order.time_slot)
+        if order.status == OrderStatus.PLACED:
+            reply.button("button.cancel_order", payload("cancel_order", order_id=order.number))
+        return []
+
+
+class ActionCancelOrder(MarketplaceAction):
+    action_name = "action_cancel_order"
+
+    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        order = _wanted_order(turn)
+        if order is None:
+            turn.reply.say("reply.orders.none")
+            return []
+        cancel_order(turn.uow, turn.person, order.number)
+        turn.reply.say("reply.orders.cancelled", number=order.number)
+        return []

@@ -1,0 +1,244 @@
+"""Turning what people type (and what NLU extracted) into values the core understands.
+
+Pure functions, no Rasa, no database: quantities in words, prices, order numbers, postal codes,
+delivery choices and time slots, in French, German, Italian and English.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from catalog.text import fold
+
+NUMBER_WORDS = {
+    # fr
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "quinze": 15,
+    "vingt": 20,
+    "trente": 30,
+    "douzaine": 12,
+    "demi": "0.5",
+    "demie": "0.5",
+    "zero": 0,
+    "aucun": 0,
+    "aucune": 0,
+    # de
+    "ein": 1,
+    "eine": 1,
+    "einen": 1,
+    "eins": 1,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "funf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
+    "zehn": 10,
+    "elf": 11,
+    "zwolf": 12,
+    "dutzend": 12,
+    "halb": "0.5",
+    "halbes": "0.5",
+    "halben": "0.5",
+    "null": 0,
+    "keine": 0,
+    "kein": 0,
+    # it
+    "uno": 1,
+    "due": 2,
+    "tre": 3,
+    "quattro": 4,
+    "cinque": 5,
+    "sei": 6,
+    "sette": 7,
+    "otto": 8,
+    "nove": 9,
+    "dieci": 10,
+    "dozzina": 12,
+    "mezzo": "0.5",
+    # en
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "dozen": 12,
+    "half": "0.5",
+    "no": 0,
+    "none": 0,
+}
+ZERO_PHRASES = ("plus de", "plus d", "rupture", "epuise", "no more", "out of", "sold out")
+ZERO_PHRASES += ("keine", "kein ", "nicht mehr", "esaurit")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def parse_quantity(text: str | None) -> Decimal | None:
+    """ "2" -> 2, "1,5" -> 1.5, "1/2" -> 0.5, "deux" -> 2, "une douzaine" -> 12; None if no number."""
+    if not text:
+        return None
+    folded = fold(text).strip()
+    if any(p in f"{folded} " for p in ZERO_PHRASES):
+        return Decimal(0)
+    fraction = re.search(r"(\d+)\s*/\s*(\d+)", text)
+    if fraction and int(fraction[2]):
+        return Decimal(fraction[1]) / Decimal(fraction[2])
+    if "½" in text:
+        return Decimal("0.5")
+    number = _NUMBER.search(text)
+    if number:
+        try:
+            return Decimal(number[0].replace(",", "."))
+        except InvalidOperation:
+            return None
+    words = folded.split()
+    if "douzaine" in words or "dozen" in words or "dutzend" in words or "dozzina" in words:
+        return Decimal(12) * Decimal(str(NUMBER_WORDS.get(words[0], 1) if words[0] not in ("une", "a", "ein") else 1))
+    for word in words:
+        if word in NUMBER_WORDS:
+            return Decimal(str(NUMBER_WORDS[word]))
+    return None
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """A price as typed: "6.50", "6,50", "28.-", "CHF 14", "14 francs" -> Decimal."""
+    if not text:
+        return None
+    match = re.search(r"\d+(?:[.,]\d{1,2})?", text.replace("'", ""))
+    if not match:
+        return None
+    return Decimal(match[0].replace(",", ".")).quantize(Decimal("0.01"))
+
+
+def parse_order_number(text: str | None, prefix: str) -> str | None:
+    """ "ge-7k3q9m", "7K3Q9M", "GE 7K3Q9M" -> "GE-7K3Q9M" (the deployment's prefix)."""
+    if not text:
+        return None
+    for match in re.finditer(r"(?:\b[A-Za-z]{2}\s?-?\s?)?\b([2-9A-HJ-NP-Za-hj-np-z]{6})\b", text):
+        code = match[1].upper()
+        if any(c.isdigit() for c in code):
+            return f"{prefix}-{code}"
+    return None
+
+
+def parse_postal_code(text: str | None) -> str | None:
+    match = re.search(r"(?<!\d)(\d{4})(?!\d)", text or "")
+    return match[1] if match else None
+
+
+DELIVERY_WORDS = ("livr", "domicile", "maison", "deliver", "home", "liefer", "hause", "consegn", "casa", "chez moi")
+PICKUP_WORDS = ("retir", "retrait", "cherch", "pick", "collect", "abhol", "hole", "ritir", "passe prendre", "sur place")
+
+
+def parse_delivery_mode(text: str | None) -> str | None:
+    folded = fold(text or "")
+    if any(w in folded for w in PICKUP_WORDS):
+        return "pickup"
+    if any(w in folded for w in DELIVERY_WORDS):
+        return "delivery"
+    return None
+
+
+PAYMENT_WORDS = {
+    "mixed": ("moitie", "mix", "half", "halb", "meta", "les deux", "both", "beides", "partie"),
+    "on_delivery": (
+        "livraison",
+        "delivery",
+        "lieferung",
+        "consegna",
+        "cash",
+        "comptant",
+        "bar",
+        "contanti",
+        "abholung",
+    ),
+    "leman": ("leman", "lemans"),
+    "chf": ("chf", "franc", "carte", "card", "karte", "carta", "twint", "postfinance", "iban", "qr"),
+}
+
+
+def parse_payment_method(text: str | None) -> str | None:
+    folded = f" {fold(text or '')} "
+    for method, words in PAYMENT_WORDS.items():
+        if any(w in folded for w in words):
+            return method
+    return None
+
+
+CHOICE = re.compile(
+    r"(?:.*\b(?:le|la|les|numero|number|nummer|nr|no|die|den|il|the)\s+)?(\d{1,2})(?:\s*(?:er|e|eme|st|nd|rd|th))?"
+)
+
+
+def parse_choice(text: str | None) -> int | None:
+    """ "le 3", "number 2", "die 3", "#1", "3" alone -> 3 (a position in the last list shown)."""
+    folded = fold(text or "").strip()
+    match = CHOICE.fullmatch(folded)
+    if match:
+        return int(match[1])
+    match = re.search(r"#(\d{1,2})\b", text or "")
+    return int(match[1]) if match else None
+
+
+def time_slots(today: date, windows: tuple[str, ...], days: int = 3) -> list[str]:
+    """Bookable slots, e.g. "2026-11-23 17:00-19:00", from tomorrow on."""
+    return [f"{today + timedelta(days=d)} {w}" for d in range(1, days + 1) for w in windows]
+
+
+DAY_WORDS = {
+    2: ("apres demain", "apres-demain", "day after", "ubermorgen", "dopodomani"),
+    1: ("demain", "tomorrow", "morgen", "domani"),
+}
+
+
+def parse_time_slot(text: str | None, offered: list[str], today: date) -> str | None:
+    """Pick one of `offered` from free text: a day word and/or an hour ("17h", "5pm", "um 17")."""
+    if not text or not offered:
+        return None
+    if text.strip() in offered:
+        return text.strip()
+    folded = fold(text)
+    day = None
+    for offset, words in DAY_WORDS.items():
+        if any(w in folded for w in words):
+            day = today + timedelta(days=offset)
+            break
+    hour = None
+    match = re.search(r"\b(\d{1,2})\s*(?:h|uhr|:00|pm|am)?\b", folded)
+    if match:
+        hour = int(match[1])
+        if "pm" in folded[match.start() : match.end() + 1] and hour < 12:
+            hour += 12
+    for slot in offered:
+        slot_day, window = slot.split(" ", 1)
+        start, end = (int(part.split(":")[0]) for part in window.split("-"))
+        if day is not None and slot_day != str(day):
+            continue
+        if hour is not None and not start <= hour < end:
+            continue
+        if day is not None or hour is not None:
+            return slot
+    return None

@@ -1,0 +1,84 @@
+"""One real stack per test session: the demo catalog in SQLite, the action server and a Rasa server
+with the trained model (loading a model takes Rasa about 45 s, so it is started once)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import count
+
+import pytest
+
+from bot.rasa_client import BotMessage, RasaClient
+from catalog.demo import load_demo
+from dialogues.runtime import Servers
+from marketplace import migrate
+from marketplace.db import Database
+from marketplace.settings import DEFAULT_CONFIG, Settings, load_settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    db: Database
+    rasa: RasaClient
+    _senders = count(1)
+
+    def new_sender(self) -> str:
+        """A fresh Telegram user for each conversation, so tests never share a basket."""
+        return f"telegram:{880000 + next(self._senders)}"
+
+
+@dataclass
+class Conversation:
+    stack: Stack
+    sender: str
+    lang: str
+    last: list[BotMessage]
+
+    def say(self, text: str) -> str:
+        self.last = self.stack.rasa.send(self.sender, text, {"language": self.lang})
+        answer = "\n".join(m.text for m in self.last)
+        assert "Traceback" not in answer and "Exception" not in answer
+        return answer
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        return [(b.title, b.payload) for m in self.last for b in m.buttons]
+
+    def press(self, title_part: str) -> str:
+        """Press the first button whose title contains `title_part` (sends its payload, as a chat would)."""
+        payload = next(p for t, p in self.buttons if title_part.lower() in t.lower())
+        return self.say(payload)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{data / 'marketplace.sqlite3'}"
+    settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": str(data)})
+    db = Database(url)
+    migrate.upgrade(db)
+    with db.uow() as uow:
+        load_demo(uow)
+        uow.commit()
+    with Servers(settings, rasa_port=free_port(), actions_port=free_port(), log_dir=data / "logs") as servers:
+        yield Stack(settings, db, RasaClient(servers.rasa_url, timeout=60))
+    db.dispose()
+
+
+@pytest.fixture
+def french(stack: Stack) -> Conversation:
+    return Conversation(stack, stack.new_sender(), "fr", [])
+
+
+@pytest.fixture
+def english(stack: Stack) -> Conversation:
+    return Conversation(stack, stack.new_sender(), "en", [])

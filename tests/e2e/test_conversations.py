@@ -1,0 +1,138 @@
+"""Whole conversations through Rasa's REST channel, the trained model, the action server and the database."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from catalog.models import Product
+from checkout.models import Order
+from checkout.status import OrderStatus
+from marketplace.accounts import ChatIdentity
+
+pytestmark = pytest.mark.e2e
+
+ORDER_NUMBER = re.compile(r"\bGE-[2-9A-HJ-NP-Z]{6}\b")
+
+
+def order_of(stack, number: str) -> Order:
+    with stack.db.uow() as uow:
+        order = uow.session.scalar(select(Order).where(Order.number == number))
+        assert order is not None
+        # Touch what the assertions read while the session is open.
+        _ = [(v.vendor.slug, [line.sku for line in v.lines]) for v in order.vendor_orders]
+        return order
+
+
+def stock_of(stack, vendor: str, sku: str) -> Decimal:
+    with stack.db.uow() as uow:
+        return uow.session.scalar(
+            select(Product.stock).join(Product.vendor).where(Product.sku == sku).where(Product.vendor.has(slug=vendor))
+        )
+
+
+def test_rasa_understands_and_calls_our_action_server(stack):
+    parsed = stack.rasa.parse("je cherche du miel bio")
+    assert parsed["intent"]["name"] == "search_product"
+    answer = stack.rasa.send("terminal:probe", "je cherche du miel", {"language": "fr"})
+    assert any("Miel" in m.text for m in answer)  # only the action server can know the catalog
+
+
+def test_a_complete_purchase_in_french(stack, french):
+    assert french.say("bonjour")
+    found = french.say("je cherche du miel de forêt")
+    assert "Miel de forêt" in found
+    added = french.say("ajoute 2 pots de miel de forêt")
+    assert "Miel de forêt" in added and "2" in added
+    asked = french.say("je veux commander")
+    assert "Livraison" in asked or "livraison" in asked
+    french.say("livraison à domicile")
+    assert "numéro postal" in french.last[0].text
+    french.say("1205")
+    assert french.buttons, "time slots are offered as buttons"
+    french.press(french.buttons[0][0])
+    assert "payer" in french.last[0].text
+    summary = french.say("en francs")
+    assert "Récapitulatif" in summary and "1205" in summary
+    placed = french.say("oui")
+    number = ORDER_NUMBER.search(placed)
+    assert number, placed
+    order = order_of(french.stack, number[0])
+    assert order.status == OrderStatus.PLACED
+    assert (order.delivery_mode, order.postal_code, order.payment_method) == ("delivery", "1205", "chf")
+    assert [line.sku for v in order.vendor_orders for line in v.lines] == ["ABE-MIEL-3"]
+    assert order.vendor_orders[0].lines[0].quantity == 2
+    assert order.time_slot
+
+
+def test_a_complete_purchase_in_english_with_pickup(stack, english):
+    english.say("hi")
+    found = english.say("looking for gruyere")
+    assert "Gruyère" in found
+    english.say("add 1 kg of gruyere aop doux")
+    basket = english.say("what's in my cart")
+    assert "Gruyère AOP doux" in basket and "Total" in basket
+    english.say("checkout")
+    english.press("Pickup")
+    english.press(english.buttons[0][0])
+    english.say("cash on delivery")
+    assert "summary" in english.last[0].text.lower()
+    number = ORDER_NUMBER.search(english.say("yes"))
+    assert number
+    order = order_of(english.stack, number[0])
+    assert (order.delivery_mode, order.payment_method) == ("pickup", "on_delivery")
+    assert [line.sku for v in order.vendor_orders for line in v.lines] == ["SEY-GRU-1"]
+
+
+def test_a_question_in_the_middle_of_checkout_then_back_to_it(stack, french):
+    french.say("ajoute un pain complet")
+    french.say("je veux commander")
+    answer = french.say("vous avez du fromage ?")
+    assert "Fromage" in answer or "Gruyère" in answer
+    assert "Livraison à domicile ou retrait" in answer  # the form asks its question again
+
+
+def test_a_vendor_updates_stock_by_sentence_for_own_products_only(stack):
+    before_other = stock_of(stack, "fromagerie-de-la-seymaz", "SEY-GRU-1")
+    answer = stack.rasa.send("terminal:abeilles-du-saleve", "j'ai encore 12 pots de miel d'acacia", {"language": "fr"})
+    assert "Miel d'acacia" in answer[0].text
+    assert stock_of(stack, "abeilles-du-saleve", "ABE-MIEL-4") == 12
+    assert stock_of(stack, "fromagerie-de-la-seymaz", "SEY-GRU-1") == before_other
+    refused = stack.rasa.send("telegram:555111", "j'ai encore 12 pots de miel d'acacia", {"language": "fr"})
+    assert "réservé aux producteurs" in refused[0].text
+
+
+def test_an_out_of_stock_item_is_refused_with_alternatives(stack, french):
+    answer = french.say("ajoute un pot de miel de tilleul")
+    assert "épuisé" in answer
+    assert french.buttons, "alternatives in stock are offered"
+
+
+def test_an_unknown_product_gets_suggestions_not_a_dead_end(stack, english):
+    answer = english.say("do you have plantain bananas")
+    assert answer and english.buttons
+
+
+@pytest.mark.parametrize("message", ["qsdkjh zzvbw plouf", "a" * 3000, "??!!", "🍕🍕🍕", "DROP TABLE products; --"])
+def test_nonsense_and_very_long_input_get_a_helpful_answer_in_the_users_language(stack, message):
+    sender = stack.new_sender()
+    answer = stack.rasa.send(sender, message, {"language": "de"})
+    assert answer and answer[0].text
+    assert not any(word in answer[0].text for word in ("Traceback", "Error", "error"))
+    with stack.db.uow() as uow:
+        assert uow.session.scalar(select(Product.id).limit(1)) is not None
+
+
+def test_conversations_are_kept_in_the_marketplace_database(stack, english):
+    english.say("hello")
+    with stack.db.uow() as uow:
+        events = uow.session.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": english.sender})
+        assert events.scalar_one() > 0
+        assert uow.session.scalar(
+            select(ChatIdentity.id).where(
+                ChatIdentity.platform == "telegram", ChatIdentity.external_id == english.sender.split(":")[1]
+            )
+        )

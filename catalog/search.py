@@ -269,7 +269,10 @@ class SearchIndex:
         mask = self._mask(filters)
         concepts = self._concepts(query)
         if concepts:
-            total = np.mean([self._concept_scores(c) for c in concepts], axis=0)
+            scored = [self._concept_scores(c) for c in concepts]
+            # Words that match nothing in the catalog ("encore", "bitte") are filler, not a missing product.
+            scored = [s for s in scored if s.max() > 0] or scored
+            total = np.mean(scored, axis=0)
             keep = total >= MIN_SCORE
         else:
             total = np.zeros(len(self.ids), dtype=np.float32)

@@ -22,4 +22,8 @@ def serve(port: int = ACTIONS_PORT, host: str | None = None) -> None:
 
 
 if __name__ == "__main__":
+    from dialogues.actions.base import marketplace
+    from marketplace.migrate import upgrade
+
+    upgrade(marketplace().db)  # the schema the actions expect, before the first message
     serve(int(os.environ.get("SMARTKET_ACTIONS_PORT", ACTIONS_PORT)))

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from babel.dates import format_date
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -21,7 +23,7 @@ from marketplace.accounts import Person, parse_chat_address, person_for_chat
 from marketplace.bootstrap import App, build_app
 from marketplace.db import UnitOfWork
 from marketplace.errors import InvalidInput, MarketplaceError
-from marketplace.i18n import error_message, format_chf, translate
+from marketplace.i18n import BABEL_LOCALES, error_message, format_chf, translate
 from marketplace.settings import SUPPORTED_LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,15 @@ class Reply:
 
     def chf(self, amount: Decimal) -> str:
         return format_chf(amount, self.lang)
+
+    def slot(self, slot: str) -> str:
+        """ "2026-11-23 17:00-19:00" -> "lun. 23 nov. 17:00-19:00" in the person's language."""
+        day, _, window = slot.partition(" ")
+        try:
+            when = format_date(date.fromisoformat(day), "EEE d MMM", locale=BABEL_LOCALES[self.lang])
+        except ValueError:
+            return slot
+        return f"{when} {window}"
 
     def say(self, key: str, **params: Any) -> None:
         self.lines.append(self.t(key, **params))

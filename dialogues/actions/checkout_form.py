@@ -35,6 +35,12 @@ def _entity(tracker: Tracker, name: str) -> str | None:
     return None
 
 
+def _typed(tracker: Tracker) -> str:
+    """What the person typed; a button payload ("/intent{...}") carries its values as entities instead."""
+    text = tracker.latest_message.get("text") or ""
+    return "" if text.startswith("/") else text
+
+
 def _intent(tracker: Tracker) -> str:
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
 
@@ -58,10 +64,8 @@ class ValidateCheckoutForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[str]:
-        basket, lang = await asyncio.to_thread(basket_of, tracker)
-        if basket.is_empty:  # nothing to check out: the form ends at once and says why, once
-            if tracker.get_slot("requested_slot") is None:
-                dispatcher.utter_message(text=translate("error.empty_basket", lang))
+        basket, _ = await asyncio.to_thread(basket_of, tracker)
+        if basket.is_empty:  # nothing to check out: the form ends at once; action_submit_order says why
             return []
         if tracker.get_slot("delivery_mode") == "pickup":
             return [s for s in domain_slots if s != "postal_code"]
@@ -73,11 +77,11 @@ class ValidateCheckoutForm(FormValidationAction):
         )
 
     async def extract_delivery_mode(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
-        mode = _entity(tracker, "delivery_mode") or parse_delivery_mode(tracker.latest_message.get("text"))
-        if not mode or not (self._answering(tracker, "delivery_mode") or _intent(tracker) == "choose_delivery"):
+        mode = _entity(tracker, "delivery_mode") or parse_delivery_mode(_typed(tracker))
+        if not mode or not (self._answering(tracker, "delivery_mode") or _entity(tracker, "delivery_mode")):
             return {}
         found: dict[str, Any] = {"delivery_mode": mode}
-        code = _entity(tracker, "postal_code") or parse_postal_code(tracker.latest_message.get("text"))
+        code = _entity(tracker, "postal_code") or parse_postal_code(_typed(tracker))
         if mode == "delivery" and code:
             found["postal_code"] = code
         return found
@@ -85,10 +89,10 @@ class ValidateCheckoutForm(FormValidationAction):
     async def extract_postal_code(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "postal_code":
             return {}
-        code = _entity(tracker, "postal_code") or parse_postal_code(tracker.latest_message.get("text"))
+        code = _entity(tracker, "postal_code") or parse_postal_code(_typed(tracker))
         if code:
             return {"postal_code": code}
-        if parse_delivery_mode(tracker.latest_message.get("text")) == "pickup":
+        if _entity(tracker, "delivery_mode") == "pickup" or parse_delivery_mode(_typed(tracker)) == "pickup":
             return {"delivery_mode": "pickup"}
         return {}
 
@@ -97,14 +101,14 @@ class ValidateCheckoutForm(FormValidationAction):
             return {}
         settings = marketplace().settings
         today = datetime.now(ZoneInfo(settings.timezone)).date()
-        text = _entity(tracker, "time_slot") or tracker.latest_message.get("text") or ""
+        text = _entity(tracker, "time_slot") or _typed(tracker)
         slot = parse_time_slot(text, offered_slots(), today)
         return {"time_slot": slot} if slot else {}
 
     async def extract_payment_method(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "payment_method":
             return {}
-        method = _entity(tracker, "payment_method") or parse_payment_method(tracker.latest_message.get("text"))
+        method = _entity(tracker, "payment_method") or parse_payment_method(_typed(tracker))
         return {"payment_method": method} if method in ("chf", "leman", "mixed", "on_delivery") else {}
 
     async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
@@ -201,18 +205,9 @@ class ActionAskTimeSlot(AskAction):
         turn.reply.say("reply.checkout.ask_time_slot")
         for slot in offered_slots()[:6]:
             turn.reply.buttons.append(
-                {"title": slot_title(turn.reply, slot), "payload": payload("choose_delivery", time_slot=slot)}
+                {"title": turn.reply.slot(slot), "payload": payload("choose_delivery", time_slot=slot)}
             )
         return []
-
-
-def slot_title(reply: Reply, slot: str) -> str:
-    from babel.dates import format_date
-
-    from marketplace.i18n import BABEL_LOCALES
-
-    day, window = slot.split(" ", 1)
-    return f"{format_date(datetime.fromisoformat(day).date(), 'EEE d MMM', locale=BABEL_LOCALES[reply.lang])} {window}"
 
 
 class ActionAskPaymentMethod(AskAction):
@@ -249,10 +244,10 @@ class ActionAskOrderConfirmed(AskAction):
             reply.say(
                 "reply.checkout.summary_delivery",
                 postal_code=slots("postal_code"),
-                slot=slot_title(reply, slots("time_slot")),
+                slot=reply.slot(slots("time_slot")),
             )
         else:
-            reply.say("reply.checkout.summary_pickup", slot=slot_title(reply, slots("time_slot")))
+            reply.say("reply.checkout.summary_pickup", slot=reply.slot(slots("time_slot")))
         reply.say(
             "reply.checkout.summary_payment",
             method=reply.t(f"payment.{slots('payment_method')}", currency=turn.app.settings.local_currency.name),
@@ -268,7 +263,8 @@ class ActionSubmitOrder(MarketplaceAction):
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
         slots = turn.tracker.get_slot
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
-        if slots("order_confirmed") is None:  # the form stopped early (empty basket): nothing to say
+        if slots("order_confirmed") is None:  # the form ended at once: the basket is empty
+            turn.reply.say("error.empty_basket")
             return reset
         if not slots("order_confirmed"):
             turn.reply.say("reply.checkout.cancelled")

@@ -38,7 +38,7 @@ class ActionOrderStatus(MarketplaceAction):
         for part in order.vendor_orders:
             reply.line(f"  • {part.vendor.name}: {reply.t(f'status.{part.status}')}")
         if order.time_slot:
-            reply.say("reply.orders.slot", slot=order.time_slot)
+            reply.say("reply.orders.slot", slot=reply.slot(order.time_slot))
         if order.status == OrderStatus.PLACED:
             reply.button("button.cancel_order", payload("cancel_order", order_id=order.number))
         return []

@@ -20,6 +20,7 @@ from marketplace.errors import InsufficientStock, OrderNotFound
 
 LIST_SIZE = 5
 MAX_TEXT = 200  # longer input is cut before it is searched or echoed
+CLEAR_LEAD = 8  # score points by which the best match must lead to be taken without asking
 
 
 def payload(intent: str, **entities: str) -> str:
@@ -63,13 +64,18 @@ def vendor_slug(turn: Turn, value: str | None) -> str | None:
     return None
 
 
-def show_list(turn: Turn, results: list[SearchResult], action_intent: str = "add_to_basket") -> list[EventType]:
+def show_list(
+    turn: Turn, results: list[SearchResult], intent: str = "add_to_basket", **entities: str
+) -> list[EventType]:
+    """A numbered list with one button per product; a button repeats `intent` for that product."""
     reply = turn.reply
+    entities = entities or {"quantity": "1"}
     for rank, result in enumerate(results[:LIST_SIZE], start=1):
         p = result.product
         reply.line(product_line(reply, rank, p))
-        if p.in_stock:
-            reply.button("button.add", payload(action_intent, product=f"#{p.id}", quantity="1"), rank=rank, name=p.name)
+        if p.in_stock or intent != "add_to_basket":
+            reply.button("button.add" if intent == "add_to_basket" else "button.pick",
+                         payload(intent, product=f"#{p.id}", **entities), rank=rank, name=p.name)  # fmt: skip
     return [SlotSet("shown_products", [r.product.id for r in results[:LIST_SIZE]])]
 
 
@@ -126,13 +132,14 @@ def resolve_product(turn: Turn, vendor: str | None = None) -> tuple[ProductView 
     position = int(choice) if choice and choice.isdigit() else (None if value else parse_choice(turn.text))
     if position and 1 <= position <= len(shown):
         return product_details(turn.uow, int(shown[position - 1]), turn.lang), []
-    query = value or turn.text[:MAX_TEXT]
-    results = turn.app.search.search(turn.uow, query, turn.lang, ProductFilters(vendor=vendor), limit=LIST_SIZE)
-    if not results:
-        return None, []
-    if len(results) == 1 or results[0].score - results[1].score >= 8:
-        return results[0].product, results
-    return None, results
+    candidates: list[SearchResult] = []
+    # The entity first ("gruyere"), then the whole message ("1 kg of gruyere aop doux") if that is clearer.
+    for query in dict.fromkeys(q for q in (value, turn.text[:MAX_TEXT]) if q):
+        results = turn.app.search.search(turn.uow, query, turn.lang, ProductFilters(vendor=vendor), limit=LIST_SIZE)
+        if results and (len(results) == 1 or results[0].score - results[1].score >= CLEAR_LEAD):
+            return results[0].product, results
+        candidates = candidates or results
+    return None, candidates
 
 
 def sale_units(quantity: Decimal, said_unit: str | None, product_unit: str) -> Decimal:
@@ -153,13 +160,15 @@ def sale_units(quantity: Decimal, said_unit: str | None, product_unit: str) -> D
     return quantity
 
 
-def ask_which(turn: Turn, results: list[SearchResult], query: str) -> list[EventType]:
+def ask_which(
+    turn: Turn, results: list[SearchResult], query: str, intent: str = "add_to_basket", **entities: str
+) -> list[EventType]:
     if not results:
         turn.reply.say("reply.product.unknown", query=query[:60])
         suggest_categories(turn)
         return [SlotSet("shown_products", [])]
     turn.reply.say("reply.product.which")
-    return show_list(turn, results)
+    return show_list(turn, results, intent, **entities)
 
 
 def basket_summary(reply: Reply, basket: BasketView, leman_name: str) -> None:

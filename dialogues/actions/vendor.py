@@ -34,9 +34,10 @@ class ActionUpdateStock(MarketplaceAction):
         if vendor is None:
             return _not_a_vendor(turn)
         product, results = resolve_product(turn, vendor=vendor.slug)
-        if product is None:
-            return ask_which(turn, results, turn.entity("product") or turn.text)
         quantity = parse_quantity(turn.entity("quantity") or turn.text)
+        if product is None:
+            extra = {"quantity": format_quantity(quantity)} if quantity is not None else {}
+            return ask_which(turn, results, turn.entity("product") or turn.text, "update_stock", **extra)
         if quantity is None:
             turn.reply.say("reply.vendor.which_quantity", product=product.name)
             return []
@@ -58,9 +59,10 @@ class ActionUpdatePrice(MarketplaceAction):
         if vendor is None:
             return _not_a_vendor(turn)
         product, results = resolve_product(turn, vendor=vendor.slug)
-        if product is None:
-            return ask_which(turn, results, turn.entity("product") or turn.text)
         price = parse_amount(turn.entity("amount")) or parse_amount(turn.text)
+        if product is None:
+            extra = {"amount": str(price)} if price is not None else {}
+            return ask_which(turn, results, turn.entity("product") or turn.text, "update_price", **extra)
         if price is None:
             turn.reply.say("reply.vendor.which_price", product=product.name)
             return []

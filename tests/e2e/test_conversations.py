@@ -18,13 +18,16 @@ pytestmark = pytest.mark.e2e
 ORDER_NUMBER = re.compile(r"\bGE-[2-9A-HJ-NP-Z]{6}\b")
 
 
-def order_of(stack, number: str) -> Order:
+def order_of(stack, number: str) -> dict:
+    """What the database holds about an order, read while the session is open."""
     with stack.db.uow() as uow:
         order = uow.session.scalar(select(Order).where(Order.number == number))
         assert order is not None
-        # Touch what the assertions read while the session is open.
-        _ = [(v.vendor.slug, [line.sku for line in v.lines]) for v in order.vendor_orders]
-        return order
+        lines = [(line.sku, line.quantity) for part in order.vendor_orders for line in part.lines]
+        return {
+            "status": order.status, "mode": order.delivery_mode, "postal_code": order.postal_code,
+            "payment": order.payment_method, "slot": order.time_slot, "lines": lines,
+        }  # fmt: skip
 
 
 def stock_of(stack, vendor: str, sku: str) -> Decimal:
@@ -61,11 +64,10 @@ def test_a_complete_purchase_in_french(stack, french):
     number = ORDER_NUMBER.search(placed)
     assert number, placed
     order = order_of(french.stack, number[0])
-    assert order.status == OrderStatus.PLACED
-    assert (order.delivery_mode, order.postal_code, order.payment_method) == ("delivery", "1205", "chf")
-    assert [line.sku for v in order.vendor_orders for line in v.lines] == ["ABE-MIEL-3"]
-    assert order.vendor_orders[0].lines[0].quantity == 2
-    assert order.time_slot
+    assert order["status"] == OrderStatus.PLACED
+    assert (order["mode"], order["postal_code"], order["payment"]) == ("delivery", "1205", "chf")
+    assert order["lines"] == [("ABE-MIEL-3", 2)]
+    assert order["slot"]
 
 
 def test_a_complete_purchase_in_english_with_pickup(stack, english):
@@ -74,7 +76,7 @@ def test_a_complete_purchase_in_english_with_pickup(stack, english):
     assert "Gruyère" in found
     english.say("add 1 kg of gruyere aop doux")
     basket = english.say("what's in my cart")
-    assert "Gruyère AOP doux" in basket and "Total" in basket
+    assert "Mild Gruyère PDO" in basket and "Total" in basket
     english.say("checkout")
     english.press("Pickup")
     english.press(english.buttons[0][0])
@@ -83,8 +85,8 @@ def test_a_complete_purchase_in_english_with_pickup(stack, english):
     number = ORDER_NUMBER.search(english.say("yes"))
     assert number
     order = order_of(english.stack, number[0])
-    assert (order.delivery_mode, order.payment_method) == ("pickup", "on_delivery")
-    assert [line.sku for v in order.vendor_orders for line in v.lines] == ["SEY-GRU-1"]
+    assert (order["mode"], order["payment"]) == ("pickup", "on_delivery")
+    assert order["lines"] == [("SEY-GRU-1", 1)]
 
 
 def test_a_question_in_the_middle_of_checkout_then_back_to_it(stack, french):

@@ -44,7 +44,8 @@ actions: install
 	$(BIN)/python admin_cli.py actions serve
 
 # The Rasa end-to-end pass runs on the embedded database (SQLite); on PostgreSQL only the core tests run.
-test: test-core
+# The Rasa end-to-end pass runs on the embedded database (SQLite); on PostgreSQL only the core tests run.
+test: test-core $(if $(findstring postgresql,$(DATABASE_URL)),,test-dialogues)
 
 test-core: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -46,6 +46,9 @@ def heldout_f1(work: Path) -> float:
     results = work / "results"
     rasa("test", "nlu", "--model", str(model), "--nlu", str(test_file), "--out", str(results))
     report = json.loads((results / "intent_report.json").read_text())
+    intents = {k: v for k, v in report.items() if isinstance(v, dict) and "support" in v and "avg" not in k}
+    weakest = sorted(intents.items(), key=lambda item: item[1]["f1-score"])[:5]
+    print("weakest intents: " + ", ".join(f"{name} {v['f1-score']:.2f}" for name, v in weakest))
     return float(report["weighted avg"]["f1-score"])
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from rasa_sdk.events import EventType
 
-from catalog.services import set_price, set_stock
+from catalog.services import ProductView, set_price, set_stock
 from catalog.taxonomy import format_quantity
 from checkout.services import vendor_orders
 from checkout.status import OrderStatus
@@ -21,23 +21,27 @@ def own_vendor(turn: Turn) -> Organisation | None:
     return membership.organisation if membership else None
 
 
-def _not_a_vendor(turn: Turn) -> list[EventType]:
-    turn.reply.say("reply.vendor.only_vendors")
-    return []
+def own_product(turn: Turn, intent: str, **entities: str) -> tuple[ProductView | None, list[EventType]]:
+    """The product of the speaker's own vendor this message is about, or the question to ask instead."""
+    vendor = own_vendor(turn)
+    if vendor is None:
+        turn.reply.say("reply.vendor.only_vendors")
+        return None, []
+    product, results = resolve_product(turn, vendor=vendor.slug)
+    if product is None:
+        return None, ask_which(turn, results, turn.entity("product") or turn.text, intent, **entities)
+    return product, []
 
 
 class ActionUpdateStock(MarketplaceAction):
     action_name = "action_update_stock"
 
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
-        vendor = own_vendor(turn)
-        if vendor is None:
-            return _not_a_vendor(turn)
-        product, results = resolve_product(turn, vendor=vendor.slug)
         quantity = parse_quantity(turn.entity("quantity") or turn.text)
+        extra = {"quantity": format_quantity(quantity)} if quantity is not None else {}
+        product, events = own_product(turn, "update_stock", **extra)
         if product is None:
-            extra = {"quantity": format_quantity(quantity)} if quantity is not None else {}
-            return ask_which(turn, results, turn.entity("product") or turn.text, "update_stock", **extra)
+            return events
         if quantity is None:
             turn.reply.say("reply.vendor.which_quantity", product=product.name)
             return []
@@ -55,14 +59,10 @@ class ActionUpdatePrice(MarketplaceAction):
     action_name = "action_update_price"
 
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
-        vendor = own_vendor(turn)
-        if vendor is None:
-            return _not_a_vendor(turn)
-        product, results = resolve_product(turn, vendor=vendor.slug)
         price = parse_amount(turn.entity("amount")) or parse_amount(turn.text)
+        product, events = own_product(turn, "update_price", **({"amount": str(price)} if price is not None else {}))
         if product is None:
-            extra = {"amount": str(price)} if price is not None else {}
-            return ask_which(turn, results, turn.entity("product") or turn.text, "update_price", **extra)
+            return events
         if price is None:
             turn.reply.say("reply.vendor.which_price", product=product.name)
             return []
@@ -79,7 +79,8 @@ class ActionVendorOrders(MarketplaceAction):
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
         vendor = own_vendor(turn)
         if vendor is None:
-            return _not_a_vendor(turn)
+            turn.reply.say("reply.vendor.only_vendors")
+            return []
         reply = turn.reply
         open_parts = [
             part

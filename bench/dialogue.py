@@ -37,15 +37,9 @@ from marketplace import migrate
 from marketplace.db import Database
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 
-TYPED = [
-    "je cherche du miel",
-    "any cheese?",
-    "ich suche brot",
-    "mon panier",
-    "show my basket",
-    "ajoute un pain complet",
-]
-BUTTON = '/search_product{"category": "honey"}'
+# The same searches typed, and as button payloads (which skip NLU).
+TYPED = ["je cherche du miel", "any cheese?", "ich suche brot", "du fromage d'alpage"]
+BUTTONS = [f'/search_product{{"product": "{p}"}}' for p in ("miel", "cheese", "brot", "fromage d'alpage")]
 
 
 class StubActions(BaseHTTPRequestHandler):
@@ -125,7 +119,7 @@ def main() -> None:
                 client.send(f"telegram:{10_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})
 
             def ours_button(c: int, t: int) -> None:
-                client.send(f"telegram:{20_000 + c}", BUTTON, {"language": "fr"})
+                client.send(f"telegram:{20_000 + c}", BUTTONS[t % len(BUTTONS)], {"language": "fr"})
 
             def bare_turn(c: int, t: int) -> None:
                 bare_client.send(f"telegram:{30_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})

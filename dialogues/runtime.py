@@ -109,7 +109,7 @@ def rasa_env() -> dict[str, str]:
     env = dict(os.environ)
     env |= {"SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     env |= {"RASA_TELEMETRY_ENABLED": "false", "LOG_LEVEL": "WARNING"}
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(DIALOGUES)  # for rasa_tracker_store.py, and nothing of the Python 3.11 side
     return env
 
 
@@ -154,7 +154,8 @@ class TrackerStore:
         raise RasaSetupError(f"no Rasa tracker store for database {scheme!r}")
 
     def yaml(self) -> str:
-        lines = ["tracker_store:", "  type: SQL", f"  dialect: {self.dialect}", f"  db: {self.db!r}"]
+        lines = ["tracker_store:", "  type: rasa_tracker_store.WindowedSQLTrackerStore", "  window: 100"]
+        lines += [f"  dialect: {self.dialect}", f"  db: {self.db!r}"]
         for key in ("host", "port", "username"):
             value = getattr(self, key)
             if value is not None:

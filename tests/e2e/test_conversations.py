@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from decimal import Decimal
 
@@ -138,3 +139,21 @@ def test_conversations_are_kept_in_the_marketplace_database(stack, english):
                 ChatIdentity.platform == "telegram", ChatIdentity.external_id == english.sender.split(":")[1]
             )
         )
+
+
+def test_long_conversations_keep_every_event_and_still_work(stack, french):
+    """The tracker store loads only the latest events; every turn must still be stored, none twice."""
+
+    def stored() -> int:
+        with stack.db.uow() as uow:
+            query = text("SELECT count(*) FROM events WHERE sender_id = :s")
+            return uow.session.execute(query, {"s": french.sender}).scalar_one()
+
+    counts = []
+    for turn in range(40):  # well past the 100-event window
+        french.say("mon panier" if turn % 2 else "je cherche du miel")
+        counts.append(stored())
+    steps = [b - a for a, b in itertools.pairwise(counts)]
+    assert min(steps) >= 3 and max(steps) <= 12, steps  # user message, action(s), listen: no loss, no duplicates
+    assert "Miel" in french.say("ajoute un pot de miel de forêt")
+    assert "Livraison à domicile ou retrait" in french.say("je veux commander")

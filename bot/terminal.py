@@ -69,6 +69,9 @@ def chat(client: RasaClient, sender: str, lang: str) -> None:
 
 
 def spinner(message: str, done: threading.Event) -> None:
+    if not console.is_terminal:  # piped output: one line, no animation
+        console.print(message)
+        return
     for frame in itertools.cycle("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"):
         if done.wait(0.1):
             break

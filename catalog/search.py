@@ -27,7 +27,8 @@ from rapidfuzz import fuzz, process
 from catalog.taxonomy import categories, labels, localized, synonym_groups
 from catalog.text import fold, tokens
 
-FIELD_WEIGHTS = {"name": 1.0, "synonym": 0.95, "category": 0.8, "vendor": 0.7, "label": 0.6}
+# "head" is the first word of a name: "miel" in "Miel de forêt" weighs more than in "Hydromel (vin de miel)".
+FIELD_WEIGHTS = {"head": 1.0, "name": 0.97, "synonym": 0.95, "category": 0.8, "vendor": 0.7, "label": 0.6}
 PREFIX_SIMILARITY = 0.9
 INFIX_SIMILARITY = 0.85
 TYPO_CUTOFF = 75  # rapidfuzz ratio; one typo in a 4-letter word is still found ("mial" -> "miel")
@@ -166,7 +167,8 @@ class SearchIndex:
             words = tokens(text)
             groups = [group for _, _, group in self._find_phrases(words)]
             group_field = "synonym" if field_name == "name" else field_name
-            cached = tuple((field_name, w) for w in words) + tuple((group_field, g) for g in groups)
+            fields = ["head" if field_name == "name" and i == 0 else field_name for i in range(len(words))]
+            cached = tuple(zip(fields, words, strict=True)) + tuple((group_field, g) for g in groups)
             self._text_cache[key] = cached
         return cached
 

@@ -154,7 +154,7 @@ class TrackerStore:
         raise RasaSetupError(f"no Rasa tracker store for database {scheme!r}")
 
     def yaml(self) -> str:
-        lines = ["tracker_store:", "  type: rasa_tracker_store.WindowedSQLTrackerStore", "  window: 100"]
+        lines = ["tracker_store:", "  type: rasa_tracker_store.WindowedSQLTrackerStore", "  window: 40"]
         lines += [f"  dialect: {self.dialect}", f"  db: {self.db!r}"]
         for key in ("host", "port", "username"):
             value = getattr(self, key)

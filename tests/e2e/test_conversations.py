@@ -150,10 +150,19 @@ def test_long_conversations_keep_every_event_and_still_work(stack, french):
             return uow.session.execute(query, {"s": french.sender}).scalar_one()
 
     counts = []
-    for turn in range(40):  # well past the 100-event window
+    for turn in range(40):  # well past the 40-event window
         french.say("mon panier" if turn % 2 else "je cherche du miel")
         counts.append(stored())
     steps = [b - a for a, b in itertools.pairwise(counts)]
     assert min(steps) >= 3 and max(steps) <= 12, steps  # user message, action(s), listen: no loss, no duplicates
     assert "Miel" in french.say("ajoute un pot de miel de forêt")
     assert "Livraison à domicile ou retrait" in french.say("je veux commander")
+
+
+def test_a_checkout_survives_many_questions_beyond_the_tracker_window(stack, french):
+    french.say("ajoute un pain complet")
+    assert "Livraison à domicile ou retrait" in french.say("je veux commander")
+    for question in ["vous avez du fromage ?", "et du miel ?", "des légumes bio ?", "du vin ?"] * 2:
+        assert "Livraison à domicile ou retrait" in french.say(question)  # answered, then the form asks again
+    french.say("livraison à domicile")
+    assert "numéro postal" in french.last[0].text

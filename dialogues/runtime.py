@@ -109,6 +109,8 @@ def rasa_env() -> dict[str, str]:
     env = dict(os.environ)
     env |= {"SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     env |= {"RASA_TELEMETRY_ENABLED": "false", "LOG_LEVEL": "WARNING"}
+    # Rasa's training cache goes next to the models, not into the checkout.
+    env["RASA_CACHE_DIRECTORY"] = str(cache_dir() / "rasa-training-cache")
     env["PYTHONPATH"] = str(DIALOGUES)  # for rasa_tracker_store.py, and nothing of the Python 3.11 side
     return env
 

@@ -298,15 +298,11 @@ def get_order(uow: UnitOfWork, number: str) -> Order:
     return order
 
 
-def _own_order(uow: UnitOfWork, person: Person, number: str) -> Order:
+def order_for_consumer(uow: UnitOfWork, person: Person, number: str) -> Order:
     order = get_order(uow, number)
     if order.person_id != person.id and not person.is_admin:
         raise OrderNotFound(order=number)  # do not reveal that someone else's order exists
     return order
-
-
-def order_for_consumer(uow: UnitOfWork, person: Person, number: str) -> Order:
-    return _own_order(uow, person, number)
 
 
 def orders_of(uow: UnitOfWork, person: Person, limit: int = 10) -> list[Order]:
@@ -357,7 +353,7 @@ def change_status(
 
 def cancel_order(uow: UnitOfWork, person: Person, number: str) -> Order:
     """A consumer cancels their own order while no vendor has been paid or started on it."""
-    order = _own_order(uow, person, number)
+    order = order_for_consumer(uow, person, number)
     if any(OrderStatus(v.status) != OrderStatus.PLACED for v in order.vendor_orders):
         raise IllegalTransition(current=order.status.value, new=OrderStatus.CANCELLED.value)
     for part in order.vendor_orders:

@@ -269,21 +269,14 @@ def rasa_password_env(settings: Settings) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:  # pragma: no cover - thin CLI used by the Makefile
-    from marketplace.settings import load_settings
-
     command = argv[1] if len(argv) > 1 else "train"
     try:
         if command == "venv":
             print(ensure_rasa_venv())
         elif command == "train":
             print(train(force="--force" in argv))
-        elif command == "serve":
-            settings = load_settings()
-            model = train()
-            env = rasa_env() | rasa_password_env(settings)
-            os.execve(str(rasa_bin()), rasa_server_command(settings, model), env)
-        else:
-            print(f"usage: {argv[0]} venv|train|serve", file=sys.stderr)
+        else:  # serving is `admin_cli.py rasa serve`
+            print(f"usage: {argv[0]} venv|train", file=sys.stderr)
             return 2
     except RasaSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -50,6 +50,18 @@ def metadata_language(tracker: Tracker) -> str | None:
     return lang if lang in SUPPORTED_LANGUAGES else None
 
 
+def latest_intent(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def latest_entity(tracker: Tracker, name: str) -> str | None:
+    """The entity's value in the latest message (not an older slot value)."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == name and entity.get("value") not in (None, ""):
+            return str(entity["value"])
+    return None
+
+
 @dataclass
 class Reply:
     """Collects the answer of one action, rendered in one language."""
@@ -105,18 +117,14 @@ class Turn:
 
     @property
     def intent(self) -> str:
-        return (self.tracker.latest_message.get("intent") or {}).get("name") or ""
+        return latest_intent(self.tracker)
 
     @property
     def text(self) -> str:
         return self.tracker.latest_message.get("text") or ""
 
     def entity(self, name: str) -> str | None:
-        """The entity's value in this message (not an older slot value)."""
-        for entity in self.tracker.latest_message.get("entities") or []:
-            if entity.get("entity") == name and entity.get("value") not in (None, ""):
-                return str(entity["value"])
-        return None
+        return latest_entity(self.tracker, name)
 
 
 class MarketplaceAction(Action):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from checkout.services import BasketView, DeliveryChoice, place_order, view_basket
-from dialogues.actions.base import MarketplaceAction, Reply, Turn, chat_address, marketplace, metadata_language
+from dialogues.actions.base import (
+    MarketplaceAction,
+    Reply,
+    Turn,
+    chat_address,
+    latest_entity,
+    latest_intent,
+    marketplace,
+    metadata_language,
+)
 from dialogues.actions.parsing import (
     parse_delivery_mode,
     parse_payment_method,
@@ -28,27 +37,19 @@ from marketplace.i18n import translate
 FORM_SLOTS = ("delivery_mode", "postal_code", "time_slot", "payment_method", "order_confirmed")
 
 
-def _entity(tracker: Tracker, name: str) -> str | None:
-    for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") == name and entity.get("value"):
-            return str(entity["value"])
-    return None
-
-
 def _typed(tracker: Tracker) -> str:
     """What the person typed; a button payload ("/intent{...}") carries its values as entities instead."""
     text = tracker.latest_message.get("text") or ""
     return "" if text.startswith("/") else text
 
 
-def _intent(tracker: Tracker) -> str:
-    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+def local_today() -> date:
+    return datetime.now(ZoneInfo(marketplace().settings.timezone)).date()
 
 
 def offered_slots() -> list[str]:
-    settings = marketplace().settings
-    today = datetime.now(ZoneInfo(settings.timezone)).date()
-    return time_slots(today, settings.delivery.time_windows, settings.delivery.days_ahead)
+    delivery = marketplace().settings.delivery
+    return time_slots(local_today(), delivery.time_windows, delivery.days_ahead)
 
 
 # Messages that answer the form's question; anything else (a search, a question) interrupts it.
@@ -73,15 +74,15 @@ class ValidateCheckoutForm(FormValidationAction):
 
     def _answering(self, tracker: Tracker, slot: str) -> bool:
         return tracker.get_slot("requested_slot") == slot and (
-            _intent(tracker) in ANSWERS or bool(_entity(tracker, slot))
+            latest_intent(tracker) in ANSWERS or bool(latest_entity(tracker, slot))
         )
 
     async def extract_delivery_mode(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
-        mode = _entity(tracker, "delivery_mode") or parse_delivery_mode(_typed(tracker))
-        if not mode or not (self._answering(tracker, "delivery_mode") or _entity(tracker, "delivery_mode")):
+        mode = latest_entity(tracker, "delivery_mode") or parse_delivery_mode(_typed(tracker))
+        if not mode or not (self._answering(tracker, "delivery_mode") or latest_entity(tracker, "delivery_mode")):
             return {}
         found: dict[str, Any] = {"delivery_mode": mode}
-        code = _entity(tracker, "postal_code") or parse_postal_code(_typed(tracker))
+        code = latest_entity(tracker, "postal_code") or parse_postal_code(_typed(tracker))
         if mode == "delivery" and code:
             found["postal_code"] = code
         return found
@@ -89,32 +90,30 @@ class ValidateCheckoutForm(FormValidationAction):
     async def extract_postal_code(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "postal_code":
             return {}
-        code = _entity(tracker, "postal_code") or parse_postal_code(_typed(tracker))
+        code = latest_entity(tracker, "postal_code") or parse_postal_code(_typed(tracker))
         if code:
             return {"postal_code": code}
-        if _entity(tracker, "delivery_mode") == "pickup" or parse_delivery_mode(_typed(tracker)) == "pickup":
+        if latest_entity(tracker, "delivery_mode") == "pickup" or parse_delivery_mode(_typed(tracker)) == "pickup":
             return {"delivery_mode": "pickup"}
         return {}
 
     async def extract_time_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "time_slot":
             return {}
-        settings = marketplace().settings
-        today = datetime.now(ZoneInfo(settings.timezone)).date()
-        text = _entity(tracker, "time_slot") or _typed(tracker)
-        slot = parse_time_slot(text, offered_slots(), today)
+        text = latest_entity(tracker, "time_slot") or _typed(tracker)
+        slot = parse_time_slot(text, offered_slots(), local_today())
         return {"time_slot": slot} if slot else {}
 
     async def extract_payment_method(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "payment_method":
             return {}
-        method = _entity(tracker, "payment_method") or parse_payment_method(_typed(tracker))
+        method = latest_entity(tracker, "payment_method") or parse_payment_method(_typed(tracker))
         return {"payment_method": method} if method in ("chf", "leman", "mixed", "on_delivery") else {}
 
     async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "order_confirmed":
             return {}
-        intent = _intent(tracker)
+        intent = latest_intent(tracker)
         if intent == "affirm":
             return {"order_confirmed": True}
         if intent == "deny":

@@ -47,11 +47,11 @@ def _line(basket: Basket, product_id: int) -> BasketLine | None:
     return next((line for line in basket.lines if line.product_id == product_id), None)
 
 
-def _ensure_sellable(product: Product, quantity: Decimal) -> None:
+def _ensure_sellable(product: Product, quantity: Decimal, lang: str) -> None:
     if not product.available or not product.vendor.is_approved:
-        raise ProductUnavailable(product=localized(product.names, "fr"))
+        raise ProductUnavailable(product=localized(product.names, lang))
     if quantity > product.stock:
-        raise InsufficientStock(product=localized(product.names, "fr"), available=format_quantity(product.stock))
+        raise InsufficientStock(product=localized(product.names, lang), available=format_quantity(product.stock))
 
 
 def set_basket_quantity(uow: UnitOfWork, person: Person, product_id: int, quantity: Decimal) -> Decimal:
@@ -65,7 +65,7 @@ def set_basket_quantity(uow: UnitOfWork, person: Person, product_id: int, quanti
             basket.lines.remove(line)
         uow.session.flush()
         return Decimal(0)
-    _ensure_sellable(product, quantity)
+    _ensure_sellable(product, quantity, person.language)
     if line is None:
         basket.lines.append(BasketLine(product_id=product_id, quantity=quantity))
     else:
@@ -209,7 +209,7 @@ def _check_delivery(settings: Settings, choice: DeliveryChoice) -> None:
         raise InvalidInput(field="payment_method", value=choice.payment_method)
 
 
-def _reserve_stock(uow: UnitOfWork, product: Product, quantity: Decimal) -> None:
+def _reserve_stock(uow: UnitOfWork, product: Product, quantity: Decimal, lang: str) -> None:
     """Take `quantity` off the shelf only if it is there: one conditional UPDATE, safe under concurrency."""
     result = uow.session.execute(
         update(Product)
@@ -219,7 +219,7 @@ def _reserve_stock(uow: UnitOfWork, product: Product, quantity: Decimal) -> None
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         uow.session.refresh(product, ["stock"])
-        raise InsufficientStock(product=localized(product.names, "fr"), available=format_quantity(product.stock))
+        raise InsufficientStock(product=localized(product.names, lang), available=format_quantity(product.stock))
     uow.session.expire(product, ["stock"])
 
 
@@ -242,7 +242,7 @@ def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: Del
             raise ProductUnavailable(product=localized(product.names, person.language))
     # Reserve in product-id order so two concurrent orders never wait on each other's rows.
     for product, quantity in sorted(items, key=lambda item: item[0].id):
-        _reserve_stock(uow, product, quantity)
+        _reserve_stock(uow, product, quantity, person.language)
 
     order_quote = price_lines(settings, items, choice.mode)
     products = {product.id: product for product, _ in items}

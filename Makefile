@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install rasa-install model demo chat rasa actions test test-core test-dialogues lint bench locales clean
+.PHONY: install rasa-install synapse-install model demo chat rasa actions run test test-core test-dialogues lint bench locales clean
 
 install: $(INSTALLED) locales
 
@@ -43,7 +43,15 @@ rasa: model
 actions: install
 	$(BIN)/python admin_cli.py actions serve
 
-# The Rasa end-to-end pass runs on the embedded database (SQLite); on PostgreSQL only the core tests run.
+# The Telegram and/or Matrix bot, with Rasa and the action server (channels chosen by environment:
+# TELEGRAM_BOT_TOKEN, MATRIX_HOMESERVER + MATRIX_USER_ID + MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD).
+run: model
+	$(BIN)/python -m bot --servers
+
+# A real Synapse homeserver for the Matrix end-to-end tests, in its own virtualenv (cached outside the checkout).
+synapse-install: install
+	$(BIN)/python -m tests.support.synapse install
+
 # The Rasa end-to-end pass runs on the embedded database (SQLite); on PostgreSQL only the core tests run.
 test: test-core $(if $(findstring postgresql,$(DATABASE_URL)),,test-dialogues)
 
@@ -51,15 +59,18 @@ test-core: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Rasa's own checks (data validation, test stories, held-out NLU F1), then the end-to-end conversations.
-test-dialogues: model
+# Then the channels end to end: Telegram against a local fake of its Bot API, Matrix against a real Synapse.
+test-dialogues: model synapse-install
 	$(BIN)/python -m dialogues.quality
-	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m e2e tests/e2e tests/support $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 
-bench: install
+bench: model
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/dialogue.py
+	$(BIN)/python bench/channels.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

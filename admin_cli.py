@@ -9,9 +9,11 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -21,6 +23,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from catalog import csv_io
+from catalog.audit import audit_trail
 from catalog.demo import load_demo
 from catalog.models import Product
 from catalog.services import (
@@ -35,16 +38,30 @@ from catalog.services import (
     view_product,
 )
 from catalog.taxonomy import format_quantity
+from checkout import delivery
 from checkout.models import Order, VendorOrder
+from checkout.runs import run_for
 from checkout.services import change_status, get_order, list_orders
 from checkout.status import OrderStatus
-from marketplace import migrate
-from marketplace.accounts import ApprovalStatus, Organisation, OrganisationKind, add_organisation
+from marketplace import migrate, outbox
+from marketplace.accounts import (
+    ApprovalStatus,
+    Organisation,
+    OrganisationKind,
+    Person,
+    add_organisation,
+    get_organisation,
+)
 from marketplace.accounts import set_organisation_status as set_status
 from marketplace.bootstrap import App, build_app
 from marketplace.errors import MarketplaceError
 from marketplace.i18n import error_message, format_chf, translate
+from marketplace.linking import create_link_code
 from marketplace.settings import SettingsError
+from payments.camt import BankFileError, import_bank_file
+from payments.deadlines import cancel_overdue
+from payments.qr_bill import make_qr_bill
+from payments.services import open_payment, payment_state
 
 cli = typer.Typer(help="Run a SmartketPlace chat marketplace.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -55,9 +72,14 @@ order_cli = typer.Typer(help="Orders.", no_args_is_help=True)
 nlu_cli = typer.Typer(help="The assistant's training data.", no_args_is_help=True)
 rasa_cli = typer.Typer(help="The Rasa server (its own Python 3.10 virtualenv).", no_args_is_help=True)
 actions_cli = typer.Typer(help="The custom-action server.", no_args_is_help=True)
+outbox_cli = typer.Typer(help="Notifications waiting, sent, or that could not be delivered.", no_args_is_help=True)
+delivery_cli = typer.Typer(help="Delivery companies and their runs.", no_args_is_help=True)
+payments_cli = typer.Typer(help="Payments: bank files, QR-bills, e-Léman, deadlines.", no_args_is_help=True)
 for name, sub in [("db", db_cli), ("demo", demo_cli), ("vendor", vendor_cli), ("product", product_cli)]:
     cli.add_typer(sub, name=name)
 for name, sub in [("order", order_cli), ("nlu", nlu_cli), ("rasa", rasa_cli), ("actions", actions_cli)]:
+    cli.add_typer(sub, name=name)
+for name, sub in [("outbox", outbox_cli), ("delivery", delivery_cli), ("payments", payments_cli)]:
     cli.add_typer(sub, name=name)
 
 console = Console()
@@ -110,6 +132,215 @@ def progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
+
+
+# --- outbox and delivery --------------------------------------------------------------------
+
+
+@outbox_cli.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option(help="pending, sending, sent, failed, in_doubt, unreachable.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every message, not only those needing attention.")] = False,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Notifications that could not be delivered (default), or all of them."""
+    with unit_of_work() as uow:
+        rows = outbox.list_messages(uow, status, limit) if (status or all_) else outbox.needing_attention(uow, limit)
+        title = "Outbox" if (status or all_) else "Outbox: messages needing attention"
+        table = Table("id", "created (UTC)", "kind", "to", "status", "attempts", "last error", title=title)
+        for m in rows:
+            to = f"{m.platform}:{m.destination}" if m.platform else f"person #{m.person_id}"
+            table.add_row(
+                str(m.id), f"{m.created_at:%Y-%m-%d %H:%M}", m.kind, to, m.status, str(m.attempts), m.last_error[:60]
+            )
+    console.print(table)
+    if not rows and not (status or all_):
+        console.print("Every notification was delivered or is on its way.")
+
+
+@outbox_cli.command("retry")
+def outbox_retry(message_id: int) -> None:
+    """Send a failed, in-doubt or unreachable message again (to the person's current chat address)."""
+    with unit_of_work() as uow:
+        row = outbox.requeue(uow, message_id)
+        uow.commit()
+        if row is None:
+            errors.print(f"[red]No failed, in-doubt or unreachable message #{message_id}.[/red]")
+            raise typer.Exit(1)
+        console.print(f"Message #{message_id}: {row.status} ({row.platform or 'still no chat address'}).")
+
+
+@delivery_cli.command("zone")
+def delivery_zone(
+    company: str, postal_codes: Annotated[list[str], typer.Argument(help='"1205" or "1200-1299".')]
+) -> None:
+    """Postal codes a delivery company serves."""
+    with unit_of_work() as uow:
+        for codes in postal_codes:
+            delivery.add_zone(uow, company, codes)
+        uow.commit()
+    console.print(f"{company} now also serves {', '.join(postal_codes)}.")
+
+
+@delivery_cli.command("slot")
+def delivery_slot(
+    company: str,
+    weekdays: Annotated[str, typer.Option(help="e.g. mon,wed,fri")],
+    start: Annotated[str, typer.Option(help="HH:MM")],
+    end: Annotated[str, typer.Option(help="HH:MM")],
+    capacity: Annotated[int, typer.Option(min=1, help="Orders per slot and day.")],
+    fee: Annotated[str, typer.Option(help="Delivery fee in CHF.")] = "7.00",
+    cutoff_hours: Annotated[int, typer.Option(min=0, help="Orders close this many hours before the start.")] = 12,
+) -> None:
+    """A weekly delivery slot of a company."""
+    with unit_of_work() as uow:
+        for weekday in weekdays.split(","):
+            delivery.add_slot(uow, company, weekday, start, end, capacity, parse_decimal(fee, "price"), cutoff_hours)
+        uow.commit()
+    console.print(f"{company}: {weekdays} {start}-{end}, {capacity} orders, CHF {fee}.")
+
+
+@delivery_cli.command("pickup")
+def delivery_pickup(shop: str, name: str, address: str, hours: str = "") -> None:
+    """A pickup point: a shop where customers collect their orders."""
+    with unit_of_work() as uow:
+        delivery.add_pickup_point(uow, shop, name, address, hours)
+        uow.commit()
+    console.print(f"Pickup point {name} added.")
+
+
+@delivery_cli.command("list")
+def delivery_list(
+    postal_code: Annotated[str | None, typer.Option(help="Only slots offered to this code now.")] = None,
+) -> None:
+    """Zones, slots (with today's bookings) and pickup points; or the slots offered to a postal code."""
+    settings = app().settings
+    now = datetime.now(ZoneInfo(settings.timezone))
+    with unit_of_work() as uow:
+        if postal_code:
+            table = Table("day", "slot", "company", "fee", "places left", title=f"Slots offered to {postal_code}")
+            for offer in delivery.available_slots(uow, postal_code, now, settings.delivery.days_ahead + 4):
+                table.add_row(offer.day.isoformat(), offer.window, offer.company, format_chf(offer.fee, state.lang),
+                              str(offer.remaining))  # fmt: skip
+            console.print(table)
+            return
+        zones = Table("company", "postal codes", title="Delivery zones")
+        for zone in uow.session.scalars(select(delivery.DeliveryZone).order_by(delivery.DeliveryZone.company_id)):
+            company = uow.session.get(Organisation, zone.company_id)
+            codes = str(zone.first_code) if zone.first_code == zone.last_code else f"{zone.first_code}-{zone.last_code}"
+            zones.add_row(company.slug if company else "?", codes)
+        slots = Table("company", "day", "slot", "capacity", "cut-off", "fee", title="Weekly slots")
+        for slot in uow.session.scalars(select(delivery.DeliverySlot).order_by(delivery.DeliverySlot.weekday)):
+            slots.add_row(slot.company.slug, delivery.WEEKDAYS[slot.weekday], slot.window, str(slot.capacity),
+                          f"{slot.cutoff_hours} h", format_chf(slot.fee, state.lang))  # fmt: skip
+        points = Table("pickup point", "address", "hours", title="Pickup points")
+        for point in delivery.pickup_points(uow):
+            points.add_row(point.name, point.address, point.hours)
+    for table in (zones, slots, points):
+        console.print(table)
+
+
+@delivery_cli.command("run")
+def delivery_run(
+    company: str,
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today).")] = None,
+) -> None:
+    """A company's run for a day: pick-ups at vendors, then drops at customers, in order (printable)."""
+    when = date.fromisoformat(day) if day else datetime.now(ZoneInfo(app().settings.timezone)).date()
+    with unit_of_work() as uow:
+        run = run_for(uow, get_organisation(uow, company), when)
+        table = Table(
+            "#", "stop", "order", "slot", "where", "items", "collect", "done", title=f"{run.company} — {when}"
+        )
+        for number, stop in enumerate(run.stops, 1):
+            items = ", ".join(f"{format_quantity(i.quantity)} {i.unit} {i.name}" for i in stop.items)
+            table.add_row(
+                str(number), stop.kind, stop.order, stop.slot, stop.where, items,
+                format_chf(stop.collect, state.lang) if stop.collect else "", "✓" if stop.done else "",
+            )  # fmt: skip
+    console.print(table)
+
+
+# --- payments -------------------------------------------------------------------------------
+
+
+@payments_cli.command("import")
+def payments_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Read an ISO 20022 camt.054 / camt.053 bank file: credits matched to orders, each counted once."""
+    with unit_of_work() as uow:
+        try:
+            report = import_bank_file(uow, file.read_bytes(), file.name)
+        except BankFileError as exc:
+            errors.print(f"[red]{file.name}: {exc}. Nothing was imported.[/red]")
+            raise typer.Exit(1) from exc
+        uow.commit()
+    if report.already_imported:
+        console.print(f"{file.name} was already imported: nothing changed.")
+        return
+    table = Table("outcome", "reference", "amount", "note", title=f"{file.name}: {report.applied} credit(s) applied")
+    for reference, amount in report.paid:
+        table.add_row("[green]paid[/green]", reference, format_chf(amount, state.lang), "")
+    for reference, amount, missing in report.underpaid:
+        table.add_row("[yellow]underpaid[/yellow]", reference, format_chf(amount, state.lang),
+                      f"{format_chf(missing, state.lang)} missing")  # fmt: skip
+    for reference, amount, extra in report.overpaid:
+        table.add_row("[yellow]overpaid[/yellow]", reference, format_chf(amount, state.lang),
+                      f"{format_chf(extra, state.lang)} too much: refund")  # fmt: skip
+    for reference, amount in report.unknown:
+        table.add_row("[red]unknown reference[/red]", reference, format_chf(amount, state.lang), "no such bill")
+    for reference, amount, currency in report.other_currency:
+        table.add_row("[red]other currency[/red]", reference, f"{amount} {currency}", "")
+    for reference in report.duplicates:
+        table.add_row("duplicate", reference, "", "already counted")
+    for entry in report.not_booked:
+        table.add_row("not booked", entry, "", "pending at the bank")
+    console.print(table)
+
+
+@payments_cli.command("list")
+def payments_list(
+    state_filter: Annotated[str | None, typer.Option("--state", help="awaiting, partial or paid.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Orders with their payment legs: what is awaited, partially paid, paid."""
+    with unit_of_work() as uow:
+        table = Table("order", "total", "state", "legs (method: amount status)", title="Payments")
+        for order in list_orders(uow, None, limit):
+            payment = payment_state(uow, order)
+            if not payment.legs or (state_filter and payment.state != state_filter):
+                continue
+            legs = "; ".join(f"{leg.method}: {leg.amount} {leg.currency} {leg.status}" for leg in payment.legs)
+            table.add_row(order.number, format_chf(order.total, state.lang), payment.state, legs)
+    console.print(table)
+
+
+@payments_cli.command("qrbill")
+def payments_qrbill(
+    number: str,
+    out: Annotated[Path, typer.Option(help="Where to write the PDF (a PNG is written next to it).")] = Path("."),
+) -> None:
+    """Write an order's Swiss QR-bill (payment part) as PDF and PNG."""
+    with unit_of_work() as uow:
+        order = get_order(uow, number)
+        leg = next((leg for leg in open_payment(uow, app().settings, order) if leg.method == "qr_bill"), None)
+        uow.commit()
+        if leg is None:
+            errors.print(f"[red]{order.number} has nothing to pay in francs by bank.[/red]")
+            raise typer.Exit(1)
+        bill = make_qr_bill(app().settings, order, leg, state.lang)
+    target = out / f"{order.number}.pdf" if out.is_dir() else out
+    target.write_bytes(bill.pdf)
+    target.with_suffix(".png").write_bytes(bill.png)
+    console.print(f"{target} and {target.with_suffix('.png')}: reference {bill.reference}")
+
+
+@payments_cli.command("deadlines")
+def payments_deadlines() -> None:
+    """Cancel the orders still unpaid past the payment deadline (their stock comes back)."""
+    with unit_of_work() as uow:
+        cancelled = cancel_overdue(uow, app().settings)
+        uow.commit()
+    console.print(f"{len(cancelled)} order(s) cancelled: {', '.join(cancelled)}" if cancelled else "Nothing overdue.")
 
 
 # --- db -------------------------------------------------------------------------------------
@@ -197,6 +428,45 @@ def vendor_list() -> None:
                 str(org.leman_share_pct),
                 str(counts.get(org.id, 0)),
             )
+    console.print(table)
+
+
+@vendor_cli.command("invite")
+def vendor_invite(
+    slug: str,
+    days: Annotated[int, typer.Option(min=1, max=90, help="Days the code stays valid.")] = 7,
+) -> None:
+    """A one-time code that links a member's chat account to this vendor or delivery company (`/link CODE`)."""
+    with unit_of_work() as uow:
+        code, expires = create_link_code(uow, slug, timedelta(days=days))
+        org = get_organisation(uow, slug)
+        uow.commit()
+        role = "courier of" if org.kind == OrganisationKind.DELIVERY else "member of"
+    console.print(
+        Panel(
+            f"[bold]/link {code}[/bold]\n\nMakes whoever sends it to the bot a {role} {org.name}.\n"
+            f"Valid once, until {expires:%Y-%m-%d %H:%M} UTC. Hand it over in person or by phone.",
+            title=f"Link code for {slug}",
+        )
+    )
+
+
+@vendor_cli.command("audit")
+def vendor_audit(
+    slug: Annotated[str | None, typer.Argument(help="Only this vendor.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Who changed which stock, price or availability, when, from what to what."""
+    with unit_of_work() as uow:
+        vendor_id = get_organisation(uow, slug).id if slug else None
+        table = Table("when (UTC)", "who", "vendor", "sku", "field", "old", "new", title="Vendor changes")
+        for entry in audit_trail(uow, vendor_id, limit):
+            who = uow.session.get(Person, entry.actor_id) if entry.actor_id else None
+            vendor = uow.session.get(Organisation, entry.vendor_id)
+            table.add_row(
+                f"{entry.at:%Y-%m-%d %H:%M:%S}", (who.display_name or f"#{who.id}") if who else "-",
+                vendor.slug if vendor else "-", entry.sku, entry.field, entry.old_value, entry.new_value,
+            )  # fmt: skip
     console.print(table)
 
 
@@ -437,14 +707,22 @@ def order_show(number: str) -> None:
                     chf(line.total),
                 )
         console.print(table)
-        payouts = Table("who", "receives", title="Who receives what")
+        local = app().settings.local_currency
+        payouts = Table("who", "receives", f"of which in {local.name}", title="Who receives what")
         for part in order.vendor_orders:
-            payouts.add_row(part.vendor.name, chf(part.vendor_receives))
-        payouts.add_row("Delivery", chf(order.delivery_fee))
-        payouts.add_row(f"{app().settings.name} (commission)", chf(order.platform_commission))
-        payouts.add_row("[bold]Total[/bold]", f"[bold]{chf(order.total)}[/bold]")
+            payouts.add_row(part.vendor.name, chf(part.vendor_receives), f"{part.leman_due} {local.code}")
+        company = order.delivery_company.name if order.delivery_company else "Delivery"
+        payouts.add_row(company, chf(order.delivery_fee), "")
+        payouts.add_row(f"{app().settings.name} (commission)", chf(order.platform_commission), "")
+        payouts.add_row("[bold]Total[/bold]", f"[bold]{chf(order.total)}[/bold]", "")
         console.print(payouts)
-        console.print(f"Payable in {app().settings.local_currency.name}: up to {chf(order.leman_payable)}")
+        console.print(f"Payable in {local.name}: up to {chf(order.leman_payable)}")
+        payment = payment_state(uow, order)
+        if payment.legs:
+            legs = Table("payment", "amount", "reference", "status", "received", title=f"Payment: {payment.state}")
+            for leg in payment.legs:
+                legs.add_row(leg.method, f"{leg.amount} {leg.currency}", leg.reference, leg.status, str(leg.received))
+            console.print(legs)
 
 
 @order_cli.command("status")

@@ -5,7 +5,8 @@
 Starts the demo catalog in a temporary SQLite database, the action server and a Rasa server with the
 trained model (SQL tracker store in that same database), then measures:
 - our turn: typed text through the REST channel, NLU + policies + a custom action on the core + database;
-- a button press: the same through a payload (no NLU);
+- a button press: the same search as a pressed button, as the bots send it (the intent triggered over
+  Rasa's HTTP API: no NLU);
 - baseline "bare /model/parse": NLU only;
 - baseline "bare REST turn": same model, same tracker store, REST channel, with the action endpoint pointed
   at a stub that answers instantly, so no custom action does any work;
@@ -37,9 +38,9 @@ from marketplace import migrate
 from marketplace.db import Database
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 
-# The same searches typed, and as button payloads (which skip NLU).
+# The same searches typed, and as pressed buttons (their intent triggered directly: no NLU).
 TYPED = ["je cherche du miel", "any cheese?", "ich suche brot", "du fromage d'alpage"]
-BUTTONS = [f'/search_product{{"product": "{p}"}}' for p in ("miel", "cheese", "brot", "fromage d'alpage")]
+BUTTONS = [("search_product", {"product": p}) for p in ("miel", "cheese", "brot", "fromage d'alpage")]
 
 
 class StubActions(BaseHTTPRequestHandler):
@@ -119,7 +120,7 @@ def main() -> None:
                 client.send(f"telegram:{10_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})
 
             def ours_button(c: int, t: int) -> None:
-                client.send(f"telegram:{20_000 + c}", BUTTONS[t % len(BUTTONS)], {"language": "fr"})
+                client.trigger(f"telegram:{20_000 + c}", *BUTTONS[t % len(BUTTONS)])
 
             def bare_turn(c: int, t: int) -> None:
                 bare_client.send(f"telegram:{30_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
+
+import httpx
 
 DEFAULT_URL = "http://127.0.0.1:5005"
 
@@ -22,6 +27,7 @@ class BotMessage:
     text: str = ""
     buttons: tuple[Button, ...] = ()
     image: str = ""
+    document: str = ""  # a file to send as such (a QR-bill PDF), from Rasa's custom payload
 
 
 @dataclass
@@ -40,14 +46,13 @@ class RasaClient:
     def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
         """One user turn through the REST channel; returns what the assistant answered."""
         answer = self._post("/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata or {}})
-        return [
-            BotMessage(
-                text=item.get("text") or "",
-                buttons=tuple(Button(b["title"], b["payload"]) for b in item.get("buttons") or []),
-                image=item.get("image") or "",
-            )
-            for item in answer or []
-        ]
+        return to_messages(answer)
+
+    def trigger(self, sender: str, intent: str, entities: dict[str, Any] | None = None) -> list[BotMessage]:
+        """A pressed button: its intent and entities go straight to the dialogue policies, skipping NLU."""
+        path = f"/conversations/{urllib.parse.quote(sender, safe='')}/trigger_intent?include_events=NONE"
+        answer = self._post(path, {"name": intent, "entities": entities or {}})
+        return to_messages((answer or {}).get("messages"))
 
     def parse(self, text: str) -> dict[str, Any]:
         return self._post("/model/parse", {"text": text})
@@ -59,3 +64,84 @@ class RasaClient:
                 return bool(json.loads(response.read()).get("model_file"))
         except (urllib.error.URLError, OSError, ValueError):
             return False
+
+
+PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$", re.S)
+
+
+def as_intent(payload: str) -> tuple[str, dict[str, Any]] | None:
+    """`/add_to_basket{"product": "#84"}` -> ("add_to_basket", {"product": "#84"}); None for other text."""
+    match = PAYLOAD.match(payload.strip())
+    if not match:
+        return None
+    try:
+        entities = json.loads(match[2]) if match[2] else {}
+    except ValueError:
+        return None
+    return (match[1], entities) if isinstance(entities, dict) else None
+
+
+def to_messages(answer: Any) -> list[BotMessage]:
+    """Rasa's REST channel answer (a list of {text, buttons, image}) as our messages."""
+    return [
+        BotMessage(
+            text=item.get("text") or (item.get("custom") or {}).get("caption") or "",
+            buttons=tuple(Button(b["title"], b["payload"]) for b in item.get("buttons") or []),
+            image=item.get("image") or "",
+            document=str((item.get("custom") or {}).get("document") or ""),
+        )
+        for item in answer or []
+        if isinstance(item, dict)
+    ]
+
+
+class RasaUnavailable(Exception):
+    """Rasa (or the action server behind it) did not answer: the user is asked to retry later."""
+
+
+class AsyncRasaClient:
+    """The same REST channel client for the asyncio bots, with one pooled HTTP connection set."""
+
+    def __init__(self, url: str = DEFAULT_URL, timeout: float = 30.0, max_connections: int = 100) -> None:
+        self.url = url.rstrip("/")
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.AsyncClient(timeout=timeout, limits=limits)
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
+        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        try:
+            response = await self._http.post(f"{self.url}/webhooks/rest/webhook", json=body)
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise RasaUnavailable(f"HTTP {response.status_code}")
+        try:
+            return to_messages(response.json())
+        except ValueError as exc:
+            raise RasaUnavailable("answer is not JSON") from exc
+
+    async def trigger(self, sender: str, intent: str, entities: dict[str, Any] | None = None) -> list[BotMessage]:
+        """A pressed button: its intent and entities go straight to the dialogue policies, skipping NLU."""
+        url = f"{self.url}/conversations/{quote(sender, safe='')}/trigger_intent"
+        try:
+            response = await self._http.post(
+                url, params={"include_events": "NONE"}, json={"name": intent, "entities": entities or {}}
+            )
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise RasaUnavailable(f"HTTP {response.status_code}")
+        try:
+            return to_messages(response.json().get("messages"))
+        except (ValueError, AttributeError) as exc:
+            raise RasaUnavailable("answer is not JSON") from exc
+
+    async def ready(self) -> bool:
+        try:
+            response = await self._http.get(f"{self.url}/status", timeout=2)
+            return response.status_code == 200 and bool(response.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    async def close(self) -> None:
+        await self._http.aclose()

@@ -17,7 +17,7 @@ import time
 from rich.console import Console
 from rich.panel import Panel
 
-from bot.rasa_client import BotMessage, Button, RasaClient
+from bot.rasa_client import BotMessage, Button, RasaClient, as_intent
 from catalog.demo import DEMO_CONSUMER, vendor_chat_address
 from dialogues.runtime import RasaSetupError, Servers
 from marketplace.settings import load_settings
@@ -32,7 +32,9 @@ def render(messages: list[BotMessage]) -> list[Button]:
         if message.text:
             console.print(f"[bold green]bot[/bold green]  {message.text}", highlight=False)
         if message.image:
-            console.print(f"      [dim]photo: {message.image}[/dim]")
+            console.print(f"      [dim]image: {message.image}[/dim]")
+        if message.document:
+            console.print(f"      [dim]document: {message.document}[/dim]")
         for button in message.buttons:
             buttons.append(button)
             console.print(f"      [cyan][{len(buttons)}][/cyan] {button.title}", highlight=False)
@@ -60,10 +62,13 @@ def chat(client: RasaClient, sender: str, lang: str) -> None:
             sender = DEMO_CONSUMER
             console.print("[yellow]Now talking as the demo consumer.[/yellow]")
             continue
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
-            text = buttons[int(text) - 1].payload  # a pressed button sends its payload, no NLU needed
+        pressed = (
+            as_intent(buttons[int(text) - 1].payload) if text.isdigit() and 1 <= int(text) <= len(buttons) else None
+        )
         try:
-            buttons = render(client.send(sender, text, {"language": lang}))
+            # A pressed button triggers its intent directly (no NLU); typed text goes through the REST channel.
+            answer = client.trigger(sender, *pressed) if pressed else client.send(sender, text, {"language": lang})
+            buttons = render(answer)
         except OSError as exc:
             console.print(f"[red]The assistant did not answer ({exc}).[/red]")
 

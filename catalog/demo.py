@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -42,7 +43,28 @@ def load_demo(uow: UnitOfWork, on_progress: Callable[[int, int], None] | None = 
         member = person_for_chat(uow, vendor_chat_address(org.slug))
         member.display_name = f"{org.name}"
         add_member(uow, member, org)
+    _load_delivery(uow)
     person_for_chat(uow, DEMO_CONSUMER).display_name = "Demo"
     admin = person_for_chat(uow, DEMO_ADMIN)
     admin.display_name, admin.is_admin = "Admin", True
     return import_products(uow, (DEMO_DIR / "products.csv").read_text(encoding="utf-8"), "demo", on_progress)
+
+
+def _load_delivery(uow: UnitOfWork) -> None:
+    """The demo delivery companies' zones and slots, and a pickup point (once)."""
+    from checkout import delivery  # the demo spans the catalog and checkout; imported here, not at the top
+
+    if delivery.has_slots(uow):
+        return
+    raw = tomllib.loads((DEMO_DIR / "delivery.toml").read_text(encoding="utf-8"))
+    for zone in raw.get("zone", []):
+        for codes in zone["postal_codes"]:
+            delivery.add_zone(uow, zone["company"], codes)
+    for slot in raw.get("slot", []):
+        for weekday in slot["weekdays"]:
+            delivery.add_slot(
+                uow, slot["company"], weekday, slot["start"], slot["end"], int(slot["capacity"]),
+                Decimal(slot["fee_chf"]), int(slot.get("cutoff_hours", 12)),
+            )  # fmt: skip
+    for point in raw.get("pickup", []):
+        delivery.add_pickup_point(uow, point["shop"], point["name"], point["address"], point.get("hours", ""))

@@ -20,6 +20,8 @@ class Basket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), unique=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # How much local currency the person said they want to pay (None: as the payment method says).
+    leman_wanted: Mapped[Decimal | None] = mapped_column(Amount)
 
     lines: Mapped[list[BasketLine]] = relationship(
         back_populates="basket", cascade="all, delete-orphan", order_by="BasketLine.id"
@@ -52,6 +54,11 @@ class Order(Base):
     postal_code: Mapped[str] = mapped_column(String(8), default="")
     time_slot: Mapped[str] = mapped_column(String(40), default="")  # "2026-11-23 17:00-19:00"
     payment_method: Mapped[str] = mapped_column(String(16), default="")  # chf, leman, mixed, on_delivery
+    leman_wanted: Mapped[Decimal | None] = mapped_column(Amount)  # a chosen amount of local currency
+    # The company that delivers it (None for pickup).
+    delivery_company_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # The delivery company's slot booked for it (its place is given back if the order is cancelled).
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_slots.id", ondelete="SET NULL"))
     goods_total: Mapped[Decimal] = mapped_column(Amount)
     delivery_fee: Mapped[Decimal] = mapped_column(Amount)
     total: Mapped[Decimal] = mapped_column(Amount)
@@ -60,6 +67,7 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     person: Mapped[Person | None] = relationship()
+    delivery_company: Mapped[Organisation | None] = relationship()
     vendor_orders: Mapped[list[VendorOrder]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="VendorOrder.id"
     )
@@ -83,6 +91,8 @@ class VendorOrder(Base):
     leman_payable: Mapped[Decimal] = mapped_column(Amount)
     commission: Mapped[Decimal] = mapped_column(Amount)
     vendor_receives: Mapped[Decimal] = mapped_column(Amount)
+    # The part of goods_total the customer pays this vendor in local currency (the rest in francs).
+    leman_due: Mapped[Decimal] = mapped_column(Amount, default=Decimal("0.00"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="vendor_orders")

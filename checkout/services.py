@@ -5,17 +5,27 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from catalog.models import Product
 from catalog.services import ProductView, check_quantity, get_product, view_product
 from catalog.taxonomy import format_quantity, localized
+from checkout import delivery, notifications
 from checkout.models import Basket, BasketLine, Order, OrderLine, StatusChange, VendorOrder
 from checkout.pricing import PricedLine, Quote, quote
-from checkout.status import OrderStatus, ensure_transition, gives_stock_back
-from marketplace.accounts import Organisation, Person, ensure_may_act_for, get_organisation
+from checkout.status import CLOSED, OrderStatus, ensure_transition, gives_stock_back
+from marketplace.accounts import (
+    ApprovalStatus,
+    Organisation,
+    OrganisationKind,
+    Person,
+    ensure_may_act_for,
+    get_organisation,
+)
 from marketplace.db import UnitOfWork
 from marketplace.errors import (
     DeliveryNotAvailable,
@@ -91,6 +101,17 @@ def remove_from_basket(uow: UnitOfWork, person: Person, product_id: int, quantit
     return set_basket_quantity(uow, person, product_id, remaining)
 
 
+def set_leman_wanted(uow: UnitOfWork, person: Person, amount: Decimal | None) -> None:
+    """The amount of local currency the person wants to pay for this basket (the rest in francs)."""
+    if amount is not None and amount < 0:
+        raise InvalidInput(field="leman_amount", value=str(amount))
+    _basket(uow, person).leman_wanted = amount
+
+
+def leman_wanted(uow: UnitOfWork, person: Person) -> Decimal | None:
+    return _basket(uow, person).leman_wanted
+
+
 def clear_basket(uow: UnitOfWork, person: Person) -> None:
     _basket(uow, person).lines.clear()
     uow.session.flush()
@@ -137,17 +158,24 @@ def _priced(settings: Settings, product: Product, quantity: Decimal) -> PricedLi
     )
 
 
-def _delivery_fee(settings: Settings, mode: str, goods_total: Decimal) -> Decimal:
-    return settings.delivery.fee_for(goods_total) if mode == "delivery" else Decimal("0.00")
+def _delivery_fee(settings: Settings, mode: str, goods_total: Decimal, slot_fee: Decimal | None = None) -> Decimal:
+    if mode != "delivery":
+        return Decimal("0.00")
+    free_from = settings.delivery.free_from_chf
+    if slot_fee is not None:  # the delivery company's fee for that slot, still free above the threshold
+        return Decimal("0.00") if free_from is not None and goods_total >= free_from else slot_fee
+    return settings.delivery.fee_for(goods_total)
 
 
-def price_lines(settings: Settings, items: list[tuple[Product, Decimal]], delivery_mode: str) -> Quote:
+def price_lines(
+    settings: Settings, items: list[tuple[Product, Decimal]], delivery_mode: str, slot_fee: Decimal | None = None
+) -> Quote:
     lines = [_priced(settings, product, quantity) for product, quantity in items]
     goods = sum((line.total for line in lines), Decimal("0.00"))
     return quote(
         lines,
         settings.platform_commission_pct,
-        _delivery_fee(settings, delivery_mode, goods),
+        _delivery_fee(settings, delivery_mode, goods, slot_fee),
         settings.vat_rates["standard"],
     )
 
@@ -227,6 +255,16 @@ def _new_order_number(settings: Settings) -> str:
     return f"{settings.order_prefix}-{''.join(secrets.choice(ORDER_ALPHABET) for _ in range(6))}"
 
 
+def _delivery_company(uow: UnitOfWork) -> Organisation | None:
+    # One company serves the whole zone until companies define their own zones and slots (Step 4).
+    return uow.session.scalar(
+        select(Organisation)
+        .where(Organisation.kind == OrganisationKind.DELIVERY, Organisation.status == ApprovalStatus.APPROVED)
+        .order_by(Organisation.id)
+        .limit(1)
+    )
+
+
 def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: DeliveryChoice) -> Order:
     """Turn the basket into an order: reserve stock, split per vendor, snapshot lines, empty the basket.
 
@@ -243,8 +281,14 @@ def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: Del
     # Reserve in product-id order so two concurrent orders never wait on each other's rows.
     for product, quantity in sorted(items, key=lambda item: item[0].id):
         _reserve_stock(uow, product, quantity, person.language)
+    slot = None
+    if choice.mode == "delivery" and delivery.has_slots(uow):
+        # Delivery companies publish their own slots: book one place, atomically with its capacity.
+        now = datetime.now(ZoneInfo(settings.timezone))
+        offer = delivery.find_offer(uow, choice.postal_code, choice.time_slot, now, settings.delivery.days_ahead + 7)
+        slot = delivery.book_slot(uow, offer.slot_id, offer.day)
 
-    order_quote = price_lines(settings, items, choice.mode)
+    order_quote = price_lines(settings, items, choice.mode, slot.fee if slot else None)
     products = {product.id: product for product, _ in items}
     order = Order(
         number=_new_order_number(settings),
@@ -254,11 +298,14 @@ def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: Del
         postal_code=choice.postal_code if choice.mode == "delivery" else "",
         time_slot=choice.time_slot,
         payment_method=choice.payment_method,
+        leman_wanted=basket.leman_wanted if choice.payment_method in ("leman", "mixed") else None,
         goods_total=order_quote.goods_total,
         delivery_fee=order_quote.delivery_fee,
         total=order_quote.total,
         leman_payable=order_quote.leman_payable,
         platform_commission=order_quote.platform_receives,
+        delivery_company=(slot.company if slot else _delivery_company(uow)) if choice.mode == "delivery" else None,
+        slot_id=slot.id if slot else None,
     )
     for vq in order_quote.vendors:
         vendor_order = VendorOrder(
@@ -287,7 +334,9 @@ def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: Del
         order.vendor_orders.append(vendor_order)
     uow.session.add(order)
     basket.lines.clear()
+    basket.leman_wanted = None
     uow.session.flush()
+    notifications.new_order(uow, order)
     return order
 
 
@@ -311,7 +360,7 @@ def orders_of(uow: UnitOfWork, person: Person, limit: int = 10) -> list[Order]:
     )
 
 
-def _move(uow: UnitOfWork, vendor_order: VendorOrder, new: OrderStatus, actor: Person | None) -> None:
+def move_part(uow: UnitOfWork, vendor_order: VendorOrder, new: OrderStatus, actor: Person | None) -> None:
     current = OrderStatus(vendor_order.status)
     ensure_transition(current, new)
     if gives_stock_back(current, new):
@@ -325,6 +374,12 @@ def _move(uow: UnitOfWork, vendor_order: VendorOrder, new: OrderStatus, actor: P
                 )
     vendor_order.status = new
     vendor_order.history.append(StatusChange(old_status=current, new_status=new, actor_id=actor.id if actor else None))
+    order = vendor_order.order
+    whole_order_off = all(OrderStatus(part.status) in CLOSED for part in order.vendor_orders)
+    if gives_stock_back(current, new) and order.slot_id is not None and order.time_slot and whole_order_off:
+        # The whole order is off before delivery: its place in the delivery slot is free again.
+        delivery.release_slot(uow, order.slot_id, date.fromisoformat(order.time_slot.partition(" ")[0]))
+    notifications.status_changed(uow, vendor_order.order, vendor_order, new)
 
 
 def change_status(
@@ -346,7 +401,7 @@ def change_status(
         for part in parts:
             ensure_may_act_for(actor, part.vendor_id)
     for part in parts:
-        _move(uow, part, new, actor)
+        move_part(uow, part, new, actor)
     uow.session.flush()
     return order
 
@@ -357,7 +412,7 @@ def cancel_order(uow: UnitOfWork, person: Person, number: str) -> Order:
     if any(OrderStatus(v.status) != OrderStatus.PLACED for v in order.vendor_orders):
         raise IllegalTransition(current=order.status.value, new=OrderStatus.CANCELLED.value)
     for part in order.vendor_orders:
-        _move(uow, part, OrderStatus.CANCELLED, person)
+        move_part(uow, part, OrderStatus.CANCELLED, person)
     uow.session.flush()
     return order
 

@@ -19,7 +19,8 @@ class OrderStatus(enum.StrEnum):
 
 S = OrderStatus
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PLACED: frozenset({S.PAID, S.CANCELLED}),
+    # A vendor may prepare before the money arrives (payment on delivery, slow bank transfers).
+    S.PLACED: frozenset({S.PAID, S.PREPARED, S.CANCELLED}),
     S.PAID: frozenset({S.PREPARED, S.REFUNDED}),
     S.PREPARED: frozenset({S.OUT_FOR_DELIVERY, S.REFUNDED}),
     S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED}),

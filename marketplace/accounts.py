@@ -104,6 +104,9 @@ class ChatIdentity(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(255))
+    # Where to write to this person on that platform when they did not write first: a Matrix room id
+    # (Telegram private chats share the user's id, so it stays empty there).
+    reply_to: Mapped[str] = mapped_column(String(255), default="")
 
     person: Mapped[Person] = relationship(back_populates="identities")
 
@@ -157,6 +160,40 @@ def person_for_chat(uow: UnitOfWork, address: str, language: str | None = None) 
     uow.session.add(person)
     uow.session.flush()
     return person
+
+
+def remember_reply_to(uow: UnitOfWork, address: str, reply_to: str) -> None:
+    """Note the room where this person talks to us, so notifications reach them there."""
+    platform, external_id = parse_chat_address(address)
+    identity = uow.session.scalar(
+        select(ChatIdentity).where(ChatIdentity.platform == platform, ChatIdentity.external_id == external_id)
+    )
+    if identity is not None and identity.reply_to != reply_to:
+        identity.reply_to = reply_to
+
+
+class ChannelCursor(Base):
+    """How far a chat channel has read its event stream (e.g. Matrix's sync token), so a restarted bot
+    starts where it stopped and never answers a message twice."""
+
+    __tablename__ = "channel_cursors"
+
+    channel: Mapped[str] = mapped_column(String(300), primary_key=True)
+    position: Mapped[str] = mapped_column(String(255), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+def read_cursor(uow: UnitOfWork, channel: str) -> str:
+    row = uow.session.get(ChannelCursor, channel)
+    return row.position if row else ""
+
+
+def save_cursor(uow: UnitOfWork, channel: str, position: str) -> None:
+    row = uow.session.get(ChannelCursor, channel)
+    if row is None:
+        uow.session.add(ChannelCursor(channel=channel, position=position))
+    else:
+        row.position = position
 
 
 def roles_of(person: Person) -> set[Role]:

@@ -75,3 +75,23 @@ class PermissionDenied(MarketplaceError):
 
 class VendorNotApproved(MarketplaceError):
     code = "vendor_not_approved"
+
+
+class InvalidLinkCode(MarketplaceError):
+    code = "invalid_link_code"
+
+
+class NotACourier(MarketplaceError):
+    code = "not_a_courier"
+
+
+class NotLinked(MarketplaceError):
+    """A vendor command from someone who is not (yet) a member of any vendor."""
+
+    code = "not_linked"
+
+
+class SlotFull(MarketplaceError):
+    """The delivery slot has no place left (or its order cut-off has passed)."""
+
+    code = "slot_full"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gettext
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from babel.dates import format_date
 from babel.numbers import format_currency
 
 from marketplace.errors import MarketplaceError
@@ -53,3 +55,21 @@ def error_message(error: MarketplaceError, lang: str) -> str:
 
 def format_chf(amount: Decimal, lang: str, currency: str = "CHF") -> str:
     return format_currency(amount, currency, locale=BABEL_LOCALES.get(lang, "fr_CH"))
+
+
+def format_slot(slot: str, lang: str) -> str:
+    """ "2026-11-23 17:00-19:00" -> "lun. 23 nov. 17:00-19:00" in that language."""
+    day, _, window = slot.partition(" ")
+    try:
+        when = format_date(date.fromisoformat(day), "EEE d MMM", locale=BABEL_LOCALES.get(lang, "fr_CH"))
+    except ValueError:
+        return slot
+    return f"{when} {window}"
+
+
+TRANSLATED_UNITS = ("piece", "kg", "l", "hour")
+
+
+def unit_label(unit: str, lang: str) -> str:
+    """The sales unit as people say it ("pièce", "Stück"); other units (pot, bouquet) are shown as stored."""
+    return translate(f"unit.{unit}", lang) if unit in TRANSLATED_UNITS else unit

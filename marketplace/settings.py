@@ -57,6 +57,39 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class Creditor:
+    """Who receives the francs: the cooperative's account, with a structured address (QR-bill rules)."""
+
+    name: str
+    street: str
+    house_number: str
+    postal_code: str
+    city: str
+    country: str
+    iban: str
+
+
+@dataclass(frozen=True)
+class LemanSettings:
+    """The shop on the e-Léman (Com'Chain) network; the node's public key checks its webhooks."""
+
+    server_name: str
+    shop_id: str
+    wallet: str
+    node_url: str
+    public_key_file: Path | None
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    creditor: Creditor
+    leman: LemanSettings | None
+    # "order": one QR-bill per order to the cooperative, which pays the vendors (the only flow so far).
+    money_flow: str = "order"
+    deadline_hours: int = 48
+
+
+@dataclass(frozen=True)
 class Settings:
     name: str
     slug: str
@@ -71,6 +104,7 @@ class Settings:
     platform_commission_pct: Decimal
     config_path: Path
     database_url_override: str | None = None
+    payments: PaymentSettings | None = None
 
     @property
     def default_language(self) -> str:
@@ -99,6 +133,49 @@ def _zones(raw: list[str], where: str) -> tuple[PostalZone, ...]:
             raise SettingsError(f"{where}: {item!r} is not a postal code or range like '1200-1234'")
         zones.append(PostalZone(int(first), int(last or first)))
     return tuple(zones)
+
+
+def _payments(raw: dict, config_path: Path) -> PaymentSettings | None:
+    from schwifty import IBAN  # imported here: it loads its bank registry, only needed with payments
+    from schwifty.exceptions import SchwiftyException
+
+    section = raw.get("payments")
+    if not section:
+        return None
+    creditor = section["creditor"]
+    try:
+        iban = IBAN(creditor["iban"])
+    except SchwiftyException as exc:
+        raise SettingsError(f"{config_path}: payments.creditor.iban is not a valid IBAN: {exc}") from exc
+    if iban.country_code not in ("CH", "LI"):
+        raise SettingsError(f"{config_path}: a QR-bill needs a Swiss or Liechtenstein IBAN, got {iban.country_code}")
+    leman = section.get("leman")
+    key = leman.get("public_key_file", "") if leman else ""
+    flow = section.get("money_flow", "order")
+    if flow != "order":
+        raise SettingsError(f"{config_path}: payments.money_flow {flow!r} is not supported yet (only 'order')")
+    return PaymentSettings(
+        creditor=Creditor(
+            name=creditor["name"],
+            street=creditor["street"],
+            house_number=str(creditor.get("house_number", "")),
+            postal_code=str(creditor["postal_code"]),
+            city=creditor["city"],
+            country=creditor.get("country", "CH"),
+            iban=iban.compact,
+        ),
+        leman=LemanSettings(
+            server_name=leman.get("server_name", "Monnaie-Leman"),
+            shop_id=str(leman["shop_id"]),
+            wallet=str(leman["wallet"]).lower(),
+            node_url=leman.get("node_url", ""),
+            public_key_file=(config_path.parent / key).resolve() if key else None,
+        )
+        if leman
+        else None,
+        money_flow=flow,
+        deadline_hours=int(section.get("deadline_hours", 48)),
+    )
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -151,6 +228,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             platform_commission_pct=_decimal(raw["commission"]["platform_pct"], "commission.platform_pct"),
             config_path=config_path,
             database_url_override=env.get("DATABASE_URL") or None,
+            payments=_payments(raw, config_path),
         )
     except KeyError as exc:
         raise SettingsError(f"{config_path}: missing setting {exc}") from exc

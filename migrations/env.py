@@ -3,9 +3,14 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-import catalog.models  # noqa: F401  (registers tables on Base.metadata)
+import catalog.audit
+import catalog.models  # noqa: F401
+import checkout.delivery
 import checkout.models  # noqa: F401
-import marketplace.accounts  # noqa: F401
+import marketplace.accounts
+import marketplace.linking
+import marketplace.outbox  # noqa: F401
+import payments.models  # noqa: F401
 from marketplace.db import Base
 from marketplace.settings import load_settings
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from babel.dates import format_date
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -23,7 +21,7 @@ from marketplace.accounts import Person, parse_chat_address, person_for_chat
 from marketplace.bootstrap import App, build_app
 from marketplace.db import UnitOfWork
 from marketplace.errors import InvalidInput, MarketplaceError
-from marketplace.i18n import BABEL_LOCALES, error_message, format_chf, translate
+from marketplace.i18n import error_message, format_chf, format_slot, translate
 from marketplace.settings import SUPPORTED_LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -42,6 +40,15 @@ def chat_address(sender_id: str) -> str:
         return sender_id
     except InvalidInput:
         return f"terminal:{sender_id}"
+
+
+EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for an intent triggered over its HTTP API (a pressed button)
+
+
+def typed_text(tracker: Tracker) -> str:
+    """What the person typed; empty for an intent triggered directly (a button), whose values are entities."""
+    text = tracker.latest_message.get("text") or ""
+    return "" if text.startswith(EXTERNAL_PREFIX) else text
 
 
 def metadata_language(tracker: Tracker) -> str | None:
@@ -70,6 +77,8 @@ class Reply:
     lang: str
     lines: list[str] = field(default_factory=list)
     buttons: list[dict[str, str]] = field(default_factory=list)
+    # Files to show after the text: (kind, path, caption), kind "image" or "document".
+    files: list[tuple[str, str, str]] = field(default_factory=list)
 
     def t(self, key: str, **params: Any) -> str:
         return translate(key, self.lang, **params)
@@ -79,12 +88,7 @@ class Reply:
 
     def slot(self, slot: str) -> str:
         """ "2026-11-23 17:00-19:00" -> "lun. 23 nov. 17:00-19:00" in the person's language."""
-        day, _, window = slot.partition(" ")
-        try:
-            when = format_date(date.fromisoformat(day), "EEE d MMM", locale=BABEL_LOCALES[self.lang])
-        except ValueError:
-            return slot
-        return f"{when} {window}"
+        return format_slot(slot, self.lang)
 
     def say(self, key: str, **params: Any) -> None:
         self.lines.append(self.t(key, **params))
@@ -95,10 +99,18 @@ class Reply:
     def button(self, key: str, payload: str, **params: Any) -> None:
         self.buttons.append({"title": self.t(key, **params), "payload": payload})
 
+    def attach(self, kind: str, path: str, caption: str = "") -> None:
+        self.files.append((kind, path, caption))
+
     def send(self) -> None:
         if self.lines or self.buttons:
             self.dispatcher.utter_message(text="\n".join(self.lines), buttons=self.buttons or None)
-        self.lines, self.buttons = [], []
+        for kind, path, caption in self.files:
+            if kind == "image":
+                self.dispatcher.utter_message(image=path, text=caption or None)
+            else:  # documents travel as custom payloads; each channel sends them natively
+                self.dispatcher.utter_message(json_message={"document": path, "caption": caption})
+        self.lines, self.buttons, self.files = [], [], []
 
 
 @dataclass
@@ -121,7 +133,7 @@ class Turn:
 
     @property
     def text(self) -> str:
-        return self.tracker.latest_message.get("text") or ""
+        return typed_text(self.tracker)
 
     def entity(self, name: str) -> str | None:
         return latest_entity(self.tracker, name)

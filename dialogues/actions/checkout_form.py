@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from checkout.services import BasketView, DeliveryChoice, place_order, view_basket
+from checkout import delivery
+from checkout.models import Order
+from checkout.services import BasketView, DeliveryChoice, leman_wanted, place_order, set_leman_wanted, view_basket
 from dialogues.actions.base import (
     MarketplaceAction,
     Reply,
@@ -22,8 +26,10 @@ from dialogues.actions.base import (
     latest_intent,
     marketplace,
     metadata_language,
+    typed_text,
 )
 from dialogues.actions.parsing import (
+    parse_amount,
     parse_delivery_mode,
     parse_payment_method,
     parse_postal_code,
@@ -32,14 +38,20 @@ from dialogues.actions.parsing import (
 )
 from dialogues.actions.shopping import basket_summary, payload
 from marketplace.accounts import person_for_chat
-from marketplace.i18n import translate
+from marketplace.db import UnitOfWork
+from marketplace.i18n import BABEL_LOCALES, translate
+from payments.leman import payment_request, qr_png
+from payments.models import PaymentMethod
+from payments.qr_bill import make_qr_bill
+from payments.services import cash_due, open_payment, wanted_for
+from payments.split import VendorShare, split
 
 FORM_SLOTS = ("delivery_mode", "postal_code", "time_slot", "payment_method", "order_confirmed")
 
 
 def _typed(tracker: Tracker) -> str:
     """What the person typed; a button payload ("/intent{...}") carries its values as entities instead."""
-    text = tracker.latest_message.get("text") or ""
+    text = typed_text(tracker)
     return "" if text.startswith("/") else text
 
 
@@ -47,9 +59,21 @@ def local_today() -> date:
     return datetime.now(ZoneInfo(marketplace().settings.timezone)).date()
 
 
-def offered_slots() -> list[str]:
-    delivery = marketplace().settings.delivery
-    return time_slots(local_today(), delivery.time_windows, delivery.days_ahead)
+def offered_slots(uow: UnitOfWork | None = None, mode: str | None = None, postal_code: str | None = None) -> list[str]:
+    """The time slots to offer: for home delivery, the delivery companies' own slots that serve this
+    postal code and still have room; otherwise (pickup, or no company slots yet) the configured windows.
+    Pass the action's unit of work when there is one (SQLite allows one writer at a time)."""
+    app = marketplace()
+    settings = app.settings
+    if mode != "pickup" and postal_code:
+        if uow is None:
+            with app.db.uow() as own:
+                return offered_slots(own, mode, postal_code)
+        if delivery.has_slots(uow):
+            now = datetime.now(ZoneInfo(settings.timezone))
+            days = settings.delivery.days_ahead + 4
+            return [offer.label for offer in delivery.available_slots(uow, postal_code, now, days)]
+    return time_slots(local_today(), settings.delivery.time_windows, settings.delivery.days_ahead)
 
 
 # Messages that answer the form's question; anything else (a search, a question) interrupts it.
@@ -101,14 +125,21 @@ class ValidateCheckoutForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != "time_slot":
             return {}
         text = latest_entity(tracker, "time_slot") or _typed(tracker)
-        slot = parse_time_slot(text, offered_slots(), local_today())
+        offered = offered_slots(None, tracker.get_slot("delivery_mode"), tracker.get_slot("postal_code"))
+        slot = parse_time_slot(text, offered, local_today())
         return {"time_slot": slot} if slot else {}
 
     async def extract_payment_method(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "payment_method":
             return {}
-        method = latest_entity(tracker, "payment_method") or parse_payment_method(_typed(tracker))
-        return {"payment_method": method} if method in ("chf", "leman", "mixed", "on_delivery") else {}
+        typed = _typed(tracker)
+        method = latest_entity(tracker, "payment_method") or parse_payment_method(typed)
+        # "20 en lémans", "mixte, 15 leman": an amount of local currency, the rest in francs.
+        amount = parse_amount(typed) if method in ("leman", "mixed") else None
+        if method in ("chf", "leman", "mixed", "on_delivery"):
+            await asyncio.to_thread(_remember_leman_wanted, tracker, amount)
+            return {"payment_method": "mixed" if amount is not None else method}
+        return {}
 
     async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "order_confirmed":
@@ -164,6 +195,14 @@ class ValidateCheckoutForm(FormValidationAction):
         return {"payment_method": None}
 
 
+def _remember_leman_wanted(tracker: Tracker, amount: Decimal | None) -> None:
+    app = marketplace()
+    with app.db.uow() as uow:
+        person = person_for_chat(uow, chat_address(tracker.sender_id), metadata_language(tracker))
+        set_leman_wanted(uow, person, amount)
+        uow.commit()
+
+
 def basket_of(tracker: Tracker) -> tuple[BasketView, str]:
     """The sender's basket priced for the chosen delivery mode, and their language."""
     app = marketplace()
@@ -201,8 +240,13 @@ class ActionAskTimeSlot(AskAction):
     action_name = "action_ask_time_slot"
 
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+        slots = offered_slots(turn.uow, turn.tracker.get_slot("delivery_mode"), turn.tracker.get_slot("postal_code"))
+        if not slots:  # every slot serving this postal code is full for the coming days
+            turn.reply.say("reply.checkout.no_slot")
+            turn.reply.button("button.pickup", payload("choose_delivery", delivery_mode="pickup"))
+            return []
         turn.reply.say("reply.checkout.ask_time_slot")
-        for slot in offered_slots()[:6]:
+        for slot in slots[:6]:
             turn.reply.buttons.append(
                 {"title": turn.reply.slot(slot), "payload": payload("choose_delivery", time_slot=slot)}
             )
@@ -247,10 +291,20 @@ class ActionAskOrderConfirmed(AskAction):
             )
         else:
             reply.say("reply.checkout.summary_pickup", slot=reply.slot(slots("time_slot")))
-        reply.say(
-            "reply.checkout.summary_payment",
-            method=reply.t(f"payment.{slots('payment_method')}", currency=turn.app.settings.local_currency.name),
-        )
+        method = slots("payment_method") or "chf"
+        currency = turn.app.settings.local_currency.name
+        reply.say("reply.checkout.summary_payment", method=reply.t(f"payment.{method}", currency=currency))
+        if method in ("leman", "mixed"):
+            shares = [VendorShare(i, g.goods_total, g.leman_payable) for i, g in enumerate(basket.groups)]
+            chosen = leman_wanted(turn.uow, turn.person)
+            legs = split(shares, basket.quote.delivery_fee, chosen if chosen is not None else wanted_for(method))
+            leman = sum((leg.leman for leg in legs), Decimal(0))
+            reply.say(
+                "reply.checkout.summary_split",
+                chf=reply.chf(basket.quote.total - leman),
+                leman=format_decimal(leman, format="#,##0.00", locale=BABEL_LOCALES.get(turn.lang, "fr_CH")),
+                currency=currency,
+            )
         reply.button("button.confirm", "/affirm")
         reply.button("button.cancel", "/deny")
         return []
@@ -278,10 +332,37 @@ class ActionSubmitOrder(MarketplaceAction):
         reply = turn.reply
         reply.say("reply.checkout.placed", number=order.number, total=reply.chf(order.total))
         reply.say("reply.checkout.next_steps")
+        if turn.app.settings.payments is not None:
+            send_payment_documents(turn, order)
         return reset
 
     def on_error(self, error: Exception) -> list[EventType]:
         return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+def send_payment_documents(turn: Turn, order: Order) -> None:
+    """After the order: the QR-bill for the francs (image and PDF), the e-Léman QR code for the Léman, or
+    what to have ready for the courier. Files go to the data directory, which the bot process reads."""
+    settings, reply = turn.app.settings, turn.reply
+    folder = settings.data_dir / "payments"
+    folder.mkdir(parents=True, exist_ok=True)
+    for leg in open_payment(turn.uow, settings, order):
+        if leg.method == PaymentMethod.QR_BILL:
+            bill = make_qr_bill(settings, order, leg, turn.lang)
+            png, pdf = folder / f"{order.number}-qr-bill.png", folder / f"{order.number}-qr-bill.pdf"
+            png.write_bytes(bill.png)
+            pdf.write_bytes(bill.pdf)
+            caption = reply.t("reply.payment.qr_bill", amount=reply.chf(leg.amount), reference=bill.reference)
+            reply.attach("image", str(png), caption)
+            reply.attach("document", str(pdf), "")
+        elif leg.method == PaymentMethod.LEMAN and settings.payments and settings.payments.leman:
+            qr = folder / f"{order.number}-leman.png"
+            qr.write_bytes(qr_png(payment_request(settings, order, leg)))
+            amount = format_decimal(leg.amount, format="#,##0.00", locale=BABEL_LOCALES.get(turn.lang, "fr_CH"))
+            caption = reply.t("reply.payment.leman", amount=amount, currency=settings.local_currency.name)
+            reply.attach("image", str(qr), caption)
+        elif leg.method == PaymentMethod.ON_DELIVERY:
+            reply.say("reply.payment.on_delivery", amount=reply.chf(cash_due(order)[0]))
 
 
 class ActionInterruptCheckout(MarketplaceAction):

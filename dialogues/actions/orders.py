@@ -12,6 +12,7 @@ from checkout.status import OrderStatus
 from dialogues.actions.base import MarketplaceAction, Turn
 from dialogues.actions.parsing import parse_order_number
 from dialogues.actions.shopping import payload
+from payments.services import payment_state
 
 
 def _wanted_order(turn: Turn) -> Order | None:
@@ -39,6 +40,11 @@ class ActionOrderStatus(MarketplaceAction):
             reply.line(f"  • {part.vendor.name}: {reply.t(f'status.{part.status}')}")
         if order.time_slot:
             reply.say("reply.orders.slot", slot=reply.slot(order.time_slot))
+        payment = payment_state(turn.uow, order)
+        if payment.legs:
+            reply.say(
+                f"reply.orders.payment_{payment.state}", paid=reply.chf(payment.paid), total=reply.chf(order.total)
+            )
         if order.status == OrderStatus.PLACED:
             reply.button("button.cancel_order", payload("cancel_order", order_id=order.number))
         return []

@@ -17,6 +17,7 @@ from dialogues.actions.base import MarketplaceAction, Reply, Turn
 from dialogues.actions.parsing import parse_amount, parse_choice, parse_quantity
 from marketplace.accounts import Organisation
 from marketplace.errors import InsufficientStock, OrderNotFound
+from marketplace.i18n import unit_label
 
 LIST_SIZE = 5
 MAX_TEXT = 200  # longer input is cut before it is searched or echoed
@@ -39,7 +40,7 @@ def product_line(reply: Reply, rank: int | None, p: ProductView) -> str:
 
 
 def unit_name(reply: Reply, unit: str) -> str:
-    return reply.t(f"unit.{unit}") if unit in ("piece", "kg", "l", "hour") else unit
+    return unit_label(unit, reply.lang)
 
 
 def term_slug(value: str | None, terms: dict) -> str | None:

@@ -3,18 +3,25 @@ with the trained model (loading a model takes Rasa about 45 s, so it is started 
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import count
+from typing import Any
 
 import pytest
 
+from bot.__main__ import BotProcess, build_process
 from bot.rasa_client import BotMessage, RasaClient
 from catalog.demo import load_demo
+from catalog.services import CatalogSearch
 from dialogues.runtime import Servers
 from marketplace import migrate
+from marketplace.bootstrap import App
 from marketplace.db import Database
+from marketplace.linking import create_link_code
 from marketplace.settings import DEFAULT_CONFIG, Settings, load_settings
 
 
@@ -82,3 +89,39 @@ def french(stack: Stack) -> Conversation:
 @pytest.fixture
 def english(stack: Stack) -> Conversation:
     return Conversation(stack, stack.new_sender(), "en", [])
+
+
+class BotRunner:
+    """A bot process (channels + outbox dispatcher) on its own event loop thread, driven from sync tests."""
+
+    def __init__(self, process: BotProcess) -> None:
+        self.process = process
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="bot", daemon=True)
+
+    def call(self, coro: Any, timeout: float = 120.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def __enter__(self) -> BotRunner:
+        self.thread.start()
+        self.call(self.process.start())
+        self.call(self.process.wait_connected())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.call(self.process.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def bot_process(stack: Stack, env: dict[str, str], rasa_url: str | None = None) -> BotProcess:
+    app = App(stack.settings, stack.db, CatalogSearch(stack.settings.default_language))
+    env = {"LEMAN_WEBHOOK_PORT": str(free_port()), "PAYMENT_JOBS_INTERVAL": "3600", **env}
+    return build_process(app, env, rasa_url=rasa_url or stack.rasa.url)
+
+
+def link_code(stack: Stack, vendor: str) -> str:
+    with stack.db.uow() as uow:
+        code, _ = create_link_code(uow, vendor)
+        uow.commit()
+    return code

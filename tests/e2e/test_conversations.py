@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -64,6 +65,12 @@ def test_a_complete_purchase_in_french(stack, french):
     placed = french.say("oui")
     number = ORDER_NUMBER.search(placed)
     assert number, placed
+    # Paying in francs: the Swiss QR-bill comes as an image and as a PDF, with its reference.
+    image = next(m.image for m in french.last if m.image)
+    document = next(m.document for m in french.last if m.document)
+    assert image.endswith(f"{number[0]}-qr-bill.png") and Path(image).read_bytes().startswith(b"\x89PNG")
+    assert Path(document).read_bytes().startswith(b"%PDF")
+    assert "QR-facture" in placed and "référence" in placed
     order = order_of(french.stack, number[0])
     assert order["status"] == OrderStatus.PLACED
     assert (order["mode"], order["postal_code"], order["payment"]) == ("delivery", "1205", "chf")

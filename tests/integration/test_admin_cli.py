@@ -95,3 +95,55 @@ def test_demo_load_and_stats(cli):
     assert code == 0 and "Products and services" in out
     code, out = cli("product", "search", "fromage d'alpage", "--json", "--lang", "de")
     assert code == 0 and json.loads(out), out
+
+
+def test_invite_codes_outbox_and_delivery_runs(cli, tmp_path):
+    cli("vendor", "add", "rucher", "--name", "Rucher du Salève", "--kind", "producer")
+    code, out = cli("vendor", "invite", "rucher", "--days", "3")
+    assert code == 0 and "/link " in out and "Rucher du Salève" in out
+    code, out = cli("vendor", "invite", "nobody")
+    assert code == 1 and "can't find the vendor" in out
+    code, out = cli("outbox", "list")
+    assert code == 0 and "Every notification was delivered" in out
+    code, out = cli("outbox", "retry", "999")
+    assert code == 1 and "No failed" in out
+    cli("vendor", "add", "velo", "--name", "Vélo Livraisons", "--kind", "delivery")
+    code, out = cli("delivery", "run", "velo", "--day", "2026-11-25")
+    assert code == 0 and "Vélo Livraisons" in out
+    assert cli("vendor", "audit")[0] == 0
+
+
+def test_payments_import_reports_and_refuses_bad_files(cli, tmp_path):
+    from tests.integration.test_payments import camt054
+
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<Document><oops>")
+    code, out = cli("payments", "import", str(bad))
+    assert code == 1 and "Nothing was imported" in out
+    good = tmp_path / "camt.xml"
+    good.write_bytes(camt054(("E1", "000000000000000000000999995", "5.00")))
+    code, out = cli("payments", "import", str(good))
+    assert code == 0 and "unknown reference" in out
+    assert "already imported" in cli("payments", "import", str(good))[1]
+    assert "Nothing overdue" in cli("payments", "deadlines")[1]
+    assert cli("payments", "list")[0] == 0
+
+
+def test_delivery_zones_slots_and_pickup_points(cli):
+    cli("vendor", "add", "velo", "--name", "Vélo Livraisons", "--kind", "delivery")
+    cli("vendor", "add", "epicerie", "--name", "Épicerie", "--kind", "shop")
+    assert cli("delivery", "zone", "velo", "1200-1209", "1227")[0] == 0
+    code, out = cli("delivery", "slot", "velo", "--weekdays", "mon,tue,wed,thu,fri,sat,sun", "--start", "17:00",
+                    "--end", "19:00", "--capacity", "3", "--fee", "6.50", "--cutoff-hours", "0")  # fmt: skip
+    assert code == 0, out
+    assert cli("delivery", "pickup", "epicerie", "Épicerie du coin", "Rue X 1, 1205 Genève")[0] == 0
+    code, out = cli("delivery", "list")
+    assert "1200-1209" in out and "17:00-19:00" in out and "Épicerie du coin" in out
+    code, out = cli("delivery", "list", "--postal-code", "1205")
+    assert "Vélo Livraisons" in out and "3" in out
+    assert "Vélo" not in cli("delivery", "list", "--postal-code", "1950")[1]
+    code, out = cli("delivery", "slot", "velo", "--weekdays", "someday", "--start", "17:00", "--end", "19:00",
+                    "--capacity", "3")  # fmt: skip
+    assert code == 1
+    code, out = cli("delivery", "zone", "epicerie", "1200")
+    assert code == 1  # a shop is not a delivery company

@@ -1,0 +1,123 @@
+"""Channel benchmark: what one bot process sustains end to end, next to bare Rasa, in one run.
+
+    .venv/bin/python bench/channels.py [--users 50] [--turns 6]
+
+Starts the demo catalog in a temporary SQLite database, the action server and the Rasa server with the
+trained model, a local fake of Telegram's Bot API (flood limits off, as for a bot with raised limits)
+and one bot process (python-telegram-bot Application, long polling, AIORateLimiter). Then `--users`
+simulated people each send `--turns` messages, one at a time, waiting for the bot's answer:
+
+- through the bot: fake Bot API -> bot -> Rasa REST channel -> actions -> database -> reply in the fake;
+- baseline: the same messages posted straight to Rasa's REST channel by as many concurrent clients.
+
+Prints messages/s and p50/p95 latency of both, and the ratio. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.__main__ import build_process
+from bot.rasa_client import RasaClient
+from catalog.demo import load_demo
+from catalog.services import CatalogSearch
+from dialogues.runtime import Servers, train
+from marketplace import migrate
+from marketplace.bootstrap import App
+from marketplace.db import Database
+from marketplace.settings import DEFAULT_CONFIG, load_settings
+from tests.support.telegram_api import FakeTelegramAPI
+
+MESSAGES = ["je cherche du miel", "any cheese?", "ich suche brot", "mon panier", "du fromage d'alpage", "merci"]
+
+
+def summary(samples: list[float], elapsed: float) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)], len(ordered) / elapsed
+
+
+def run_users(users: int, turns: int, one_turn) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    samples: list[float] = []
+    lock = threading.Lock()
+
+    def person(u: int) -> None:
+        for t in range(turns):
+            start = time.perf_counter()
+            one_turn(u, t)
+            with lock:
+                samples.append((time.perf_counter() - start) * 1000)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(users) as pool:
+        list(pool.map(person, range(users)))
+    return summary(samples, time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=6, help="messages per simulated person")
+    args = parser.parse_args()
+
+    train()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+        settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": tmp})
+        db = Database(url)
+        migrate.upgrade(db)
+        with db.uow() as uow:
+            load_demo(uow)
+            uow.commit()
+        with (
+            Servers(settings, rasa_port=5205, actions_port=5255, log_dir=Path(tmp) / "logs") as servers,
+            FakeTelegramAPI(flood_limits=False) as fake,
+        ):
+            rasa = RasaClient(servers.rasa_url, timeout=300)
+            env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "LEMAN_WEBHOOK_PORT": "5290"}
+            app = App(settings, db, CatalogSearch(settings.default_language))
+            process = build_process(app, env, rasa_url=servers.rasa_url)
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, daemon=True).start()
+            asyncio.run_coroutine_threadsafe(process.start(), loop).result(120)
+            asyncio.run_coroutine_threadsafe(process.wait_connected(), loop).result(120)
+
+            def bare(u: int, t: int) -> None:
+                rasa.send(f"telegram:{500_000 + u}", MESSAGES[t % len(MESSAGES)], {"language": "fr"})
+
+            def through_bot(u: int, t: int) -> None:
+                user = 600_000 + u
+                seen = len(fake.messages_to(user))
+                fake.user_sends(user, MESSAGES[t % len(MESSAGES)], language_code="fr")
+                fake.wait_for_count(user, seen + 1, timeout=300)
+
+            for warm in range(3):
+                bare(999, warm)
+                through_bot(999, warm)
+            bare_figures = run_users(args.users, args.turns, bare)
+            bot_figures = run_users(args.users, args.turns, through_bot)
+            asyncio.run_coroutine_threadsafe(process.stop(), loop).result(60)
+            loop.call_soon_threadsafe(loop.stop)
+        db.dispose()
+
+    print(f"{args.users} simulated people, {args.turns} messages each (one at a time, waiting for the answer)\n")
+    print("| path | p50 ms | p95 ms | messages/s |")
+    print("|---|---|---|---|")
+    print(f"| bare Rasa REST channel (+ actions + database) | {bare_figures[0]:.0f} | {bare_figures[1]:.0f} | "
+          f"{bare_figures[2]:.1f} |")  # fmt: skip
+    print(f"| fake Bot API -> bot process -> Rasa -> reply | {bot_figures[0]:.0f} | {bot_figures[1]:.0f} | "
+          f"{bot_figures[2]:.1f} |")  # fmt: skip
+    print(f"\nbot throughput / bare Rasa throughput = {bot_figures[2] / bare_figures[2]:.2f} (target >= 0.80)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""`python -m bot` (or `make run`): start the chat channels configured by the environment, and the outbox.
+
+    python -m bot             talk to a Rasa server already running at RASA_URL
+    python -m bot --servers   also start Rasa and the action server (what `make run` does)
+
+TELEGRAM_BOT_TOKEN      a token from @BotFather; long polling unless TELEGRAM_WEBHOOK_URL is set
+TELEGRAM_WEBHOOK_URL    public HTTPS URL Telegram posts updates to (served on TELEGRAM_WEBHOOK_LISTEN,
+                        default 127.0.0.1, port TELEGRAM_WEBHOOK_PORT, default 8443, behind a proxy)
+TELEGRAM_API_URL        a self-hosted Bot API server (default: Telegram's)
+MATRIX_HOMESERVER       e.g. https://matrix.example.org
+MATRIX_USER_ID          e.g. @marche:example.org
+MATRIX_ACCESS_TOKEN     or MATRIX_PASSWORD
+MATRIX_DEVICE_ID        keep it stable across restarts (default SMARTKETPLACE)
+MATRIX_ROOMS            comma-separated room ids the bot may join besides direct chats
+RASA_URL                default http://127.0.0.1:5005
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.channel import Channel, ChannelConfigError
+from bot.commands import Commands
+from bot.dispatcher import OutboxDispatcher
+from bot.payment_jobs import LemanWebhook, PaymentJobs
+from bot.rasa_client import DEFAULT_URL, AsyncRasaClient
+from bot.router import Router
+from marketplace import migrate
+from marketplace.bootstrap import App, build_app
+
+log = logging.getLogger("bot")
+
+HELP = """No chat channel is configured. Set, for Telegram:
+    TELEGRAM_BOT_TOKEN=123456:ABC...          (from @BotFather)
+and/or, for Matrix:
+    MATRIX_HOMESERVER=https://matrix.example.org MATRIX_USER_ID=@bot:example.org
+    MATRIX_ACCESS_TOKEN=...  (or MATRIX_PASSWORD=...)
+then run `make run` again. To try the assistant without any account: `make demo` (a chat in the terminal)."""
+
+
+@dataclass
+class BotProcess:
+    """Every channel, the outbox dispatcher and their shared Rasa client, started and stopped together."""
+
+    app: App
+    rasa: AsyncRasaClient
+    channels: list[Any] = field(default_factory=list)
+    connected: list[Any] = field(default_factory=list)
+    services: list[Any] = field(default_factory=list)  # e.g. the e-Léman webhook endpoint
+    jobs: PaymentJobs | None = None
+    dispatcher: OutboxDispatcher | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Connect every channel in the background, each retrying on its own while its platform is
+        unreachable, and start delivering the outbox (a channel not connected yet fails its sends
+        temporarily, so they are retried)."""
+        for channel in self.channels:
+            self._tasks.append(asyncio.create_task(self._connect(channel), name=f"connect-{channel.name}"))
+        self.dispatcher = OutboxDispatcher(self.app.db, self.channels)
+        self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
+        for service in self.services:
+            await service.start()
+        if self.jobs is not None:
+            self._tasks.append(asyncio.create_task(self.jobs.run(), name="payment-jobs"))
+
+    async def wait_connected(self) -> None:
+        await asyncio.gather(*(t for t in self._tasks if t.get_name().startswith("connect-")))
+
+    async def _connect(self, channel: Channel, max_delay: float = 60.0) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await channel.start()
+            except ChannelConfigError as exc:
+                log.error("%s: %s; this channel stays off", channel.name, exc)
+                return
+            except Exception as exc:  # network trouble: try again later, never a crash loop
+                log.warning("%s not reachable (%s); retrying in %.0f s", channel.name, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_delay)
+                continue
+            self.connected.append(channel)
+            return
+
+    async def stop(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+        if self.jobs is not None:
+            self.jobs.stop()
+        for service in self.services:
+            with contextlib.suppress(Exception):
+                await service.stop()
+        for task in self._tasks:
+            if task.get_name().startswith("connect-"):
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for channel in reversed(self.connected):
+            with contextlib.suppress(Exception):
+                await channel.stop()
+        await self.rasa.close()
+
+
+def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = None) -> BotProcess:
+    rasa = AsyncRasaClient(rasa_url or env.get("RASA_URL", DEFAULT_URL))
+    commands = Commands(app)
+    process = BotProcess(app, rasa)
+    if env.get("TELEGRAM_BOT_TOKEN"):
+        from bot.telegram_bot import TelegramChannel
+
+        api = env.get("TELEGRAM_API_URL", "")
+        process.channels.append(
+            TelegramChannel(
+                env["TELEGRAM_BOT_TOKEN"],
+                Router(rasa, commands, "telegram"),
+                base_url=api or None,
+                base_file_url=env.get("TELEGRAM_FILE_URL") or api or None,
+                webhook_url=env.get("TELEGRAM_WEBHOOK_URL", ""),
+                webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1"),
+                webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
+                webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
+                languages=app.settings.languages,
+            )
+        )
+    if env.get("MATRIX_HOMESERVER") and env.get("MATRIX_USER_ID"):
+        from bot.matrix_bot import MatrixChannel
+
+        process.channels.append(
+            MatrixChannel(
+                env["MATRIX_HOMESERVER"],
+                env["MATRIX_USER_ID"],
+                Router(rasa, commands, "matrix"),
+                app.db,
+                access_token=env.get("MATRIX_ACCESS_TOKEN", ""),
+                password=env.get("MATRIX_PASSWORD", ""),
+                device_id=env.get("MATRIX_DEVICE_ID", "SMARTKETPLACE"),
+                allowed_rooms=tuple(r.strip() for r in env.get("MATRIX_ROOMS", "").split(",") if r.strip()),
+                default_language=app.settings.default_language,
+            )
+        )
+    payments = app.settings.payments
+    if payments is not None:
+        process.jobs = PaymentJobs(app, interval=float(env.get("PAYMENT_JOBS_INTERVAL", "300")))
+        if payments.leman is not None:
+            host = env.get("LEMAN_WEBHOOK_LISTEN", "127.0.0.1")
+            process.services.append(LemanWebhook(app, host, int(env.get("LEMAN_WEBHOOK_PORT", "8089"))))
+    return process
+
+
+async def serve(env: Mapping[str, str], with_servers: bool = False) -> int:
+    app = build_app()
+    process = build_process(app, env)
+    if not process.channels:
+        print(HELP, file=sys.stderr)
+        return 2
+    migrate.upgrade(app.db)
+    servers = None
+    try:
+        if with_servers:
+            from dialogues.runtime import Servers
+
+            servers = Servers(app.settings)
+            log.info("starting Rasa and the action server (loading the model takes about a minute)")
+            servers.start()
+            await asyncio.to_thread(servers.wait_ready)
+        if not await process.rasa.ready():
+            log.warning("Rasa is not answering at %s yet; users get 'please retry' until it does", process.rasa.url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await process.start()
+        log.info("bot running (%s); Ctrl-C to stop", ", ".join(c.name for c in process.channels))
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await process.stop()
+        if servers is not None:
+            servers.stop()
+        app.close()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return asyncio.run(serve(os.environ, with_servers="--servers" in argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,314 @@
+"""The Matrix channel (matrix-nio): direct chats with the bot, answers rendered for plain Matrix clients.
+
+- Joins a room only when invited to a direct chat (`is_direct`) or when the room is listed in config.
+- Never answers its own messages, nor anything from before it first started: the sync token is stored
+  in the database (before the batch is handled, so a crash can drop an answer but never repeat one),
+  and replies use transaction ids derived from the message they answer, which Synapse deduplicates.
+- Buttons become a numbered list; people answer with the number or the button's words.
+- Images are uploaded and sent as `m.image`. Encrypted rooms get a notice that encryption is not
+  supported yet (no maintained pure-Python crypto store to rely on here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import mimetypes
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    LoginResponse,
+    MatrixRoom,
+    RoomCreateResponse,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncResponse,
+    UploadResponse,
+)
+from nio.api import RoomPreset
+
+from bot.channel import ChannelConfigError
+from bot.commands import Incoming
+from bot.dispatcher import PermanentSendError, TemporarySendError
+from bot.rasa_client import BotMessage, Button
+from bot.router import Router
+from catalog.text import fold
+from marketplace.accounts import person_for_chat, read_cursor, remember_reply_to, save_cursor
+from marketplace.db import Database
+from marketplace.i18n import translate
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT_MS = 30_000
+
+
+def _words(text: str) -> str:
+    """ "➕ 1. Miel de forêt" -> "miel de foret": what is left to type once emoji and numbering are gone."""
+    return " ".join(re.sub(r"[^\w\s]|\b\d+\b", " ", fold(text)).split())
+
+
+def txn_id(*parts: str) -> str:
+    """A transaction id Synapse deduplicates on: the same message sent twice is stored once."""
+    return "smk" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+class MatrixChannel:
+    name = "matrix"
+    idempotent = True  # sends carry transaction ids derived from the outbox key
+
+    def __init__(
+        self,
+        homeserver: str,
+        user_id: str,
+        router: Router,
+        db: Database,
+        *,
+        access_token: str = "",
+        password: str = "",
+        device_id: str = "SMARTKETPLACE",
+        allowed_rooms: tuple[str, ...] = (),
+        default_language: str = "fr",
+    ) -> None:
+        self.router = router
+        self.db = db
+        self.password = password
+        self.allowed_rooms = set(allowed_rooms)
+        self.default_language = default_language
+        config = AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False, request_timeout=60)
+        self.client = AsyncClient(homeserver, user_id, device_id=device_id, config=config)
+        if access_token:
+            self.client.access_token = access_token
+            self.client.user_id = user_id
+        self.cursor_name = f"matrix:{user_id}"
+        self._token = ""
+        self._choices: dict[str, tuple[Button, ...]] = {}  # room -> buttons last offered there
+        self._known_rooms: dict[str, str] = {}  # person's address -> room we last talked in
+        self._warned_encrypted: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    @property
+    def user_id(self) -> str:
+        return self.client.user_id
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self.client.access_token:
+            response = await self.client.login(self.password, device_name="SmartketPlace bot")
+            if not isinstance(response, LoginResponse):
+                if getattr(response, "status_code", "") == "M_FORBIDDEN":
+                    raise ChannelConfigError(f"Matrix refused the login of {self.user_id}: {response}")
+                raise ConnectionError(f"Matrix login failed for {self.user_id}: {response}")
+        self._token = await asyncio.to_thread(self._load_cursor)
+        if not self._token:
+            # First start ever: take the current position and ignore all history before it.
+            first = await self.client.sync(timeout=0, full_state=True)
+            if not isinstance(first, SyncResponse):
+                if getattr(first, "status_code", "") == "M_UNKNOWN_TOKEN":
+                    raise ChannelConfigError(f"Matrix refused the access token of {self.user_id}")
+                raise ConnectionError(f"Matrix sync failed for {self.user_id}: {first}")
+            self._token = first.next_batch
+            await asyncio.to_thread(self._save_cursor, self._token)
+        log.info("Matrix connected as %s on %s", self.user_id, self.client.homeserver)
+        self._task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.client.close()
+
+    def _load_cursor(self) -> str:
+        with self.db.uow() as uow:
+            return read_cursor(uow, self.cursor_name)
+
+    def _save_cursor(self, token: str) -> None:
+        with self.db.uow() as uow:
+            save_cursor(uow, self.cursor_name, token)
+            uow.commit()
+
+    async def _sync_loop(self) -> None:
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                response = await self.client.sync(timeout=SYNC_TIMEOUT_MS, since=self._token)
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                response = exc
+            if not isinstance(response, SyncResponse):
+                log.warning("Matrix sync failed (%s); retrying in %.0f s", response, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            delay = 1.0
+            self._token = response.next_batch
+            await asyncio.to_thread(self._save_cursor, self._token)
+            try:
+                await self._handle(response)
+            except Exception:  # one bad event must not stop the bot
+                log.exception("Matrix batch handling failed")
+
+    # --- incoming ------------------------------------------------------------------------------
+
+    async def _handle(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.invite.items():
+            await self._on_invite(room_id, info.invite_state)
+        per_room: dict[str, list[Any]] = defaultdict(list)
+        for room_id, info in response.rooms.join.items():
+            for event in info.timeline.events:
+                if getattr(event, "sender", self.user_id) != self.user_id:
+                    per_room[room_id].append(event)
+        # Rooms in parallel, each room's messages in order.
+        await asyncio.gather(*(self._on_room_events(room_id, events) for room_id, events in per_room.items()))
+
+    async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
+        invite = next(
+            (
+                e
+                for e in invite_state
+                if isinstance(e, InviteMemberEvent) and e.state_key == self.user_id and e.membership == "invite"
+            ),
+            None,
+        )
+        if invite is None:
+            return
+        if not (invite.content.get("is_direct") or room_id in self.allowed_rooms):
+            log.info("declining an invite to a room that is not a direct chat")
+            await self.client.room_leave(room_id)
+            return
+        joined = await self.client.join(room_id)
+        if getattr(joined, "room_id", None):
+            address = f"matrix:{invite.sender}"
+            await asyncio.to_thread(self._remember_room, address, room_id)
+
+    def _remember_room(self, address: str, room_id: str) -> None:
+        if self._known_rooms.get(address) == room_id:
+            return
+        with self.db.uow() as uow:
+            person_for_chat(uow, address, self.default_language)
+            remember_reply_to(uow, address, room_id)
+            uow.commit()
+        self._known_rooms[address] = room_id
+
+    async def _on_room_events(self, room_id: str, events: list[Any]) -> None:
+        room = self.client.rooms.get(room_id)
+        for event in events:
+            encrypted = event.source.get("type") == "m.room.encrypted" if hasattr(event, "source") else False
+            if encrypted or (room is not None and room.encrypted):
+                await self._warn_encrypted(room_id)
+                continue
+            if isinstance(event, RoomMessageText):
+                await self._on_text(room_id, room, event)
+
+    async def _warn_encrypted(self, room_id: str) -> None:
+        if room_id in self._warned_encrypted:
+            return
+        self._warned_encrypted.add(room_id)
+        text = translate("bot.matrix.encrypted", self.default_language)
+        await self._send_content(room_id, {"msgtype": "m.notice", "body": text}, txn_id(room_id, "encrypted"))
+
+    def _choice(self, room_id: str, text: str) -> str | None:
+        """The payload of a numbered choice, answered by its number or its words."""
+        buttons = self._choices.get(room_id, ())
+        answer = text.strip().rstrip(".)")
+        if answer.isdigit() and 1 <= int(answer) <= len(buttons):
+            return buttons[int(answer) - 1].payload
+        # All of a button's words ("livraison a domicile" for "🚲 Livraison à domicile"); a part of them
+        # ("miel") stays a sentence for Rasa, since people also just type what they look for.
+        said = _words(text)
+        return next((b.payload for b in buttons if said and _words(b.title) == said), None)
+
+    async def _on_text(self, room_id: str, room: MatrixRoom | None, event: RoomMessageText) -> None:
+        address = f"matrix:{event.sender}"
+        await asyncio.to_thread(self._remember_room, address, room_id)
+        name = room.user_name(event.sender) if room is not None else ""
+        payload = self._choice(room_id, event.body)
+        incoming = Incoming(address, payload or event.body, self.default_language, name or "", room_id)
+        replies = await (self.router.press(incoming) if payload else self.router.handle(incoming))
+        await self.send(room_id, replies, answering=event.event_id)
+
+    # --- outgoing ------------------------------------------------------------------------------
+
+    @staticmethod
+    def render(message: BotMessage) -> str:
+        lines = [message.text] if message.text else []
+        lines += [f"{number}. {button.title}" for number, button in enumerate(message.buttons, 1)]
+        return "\n".join(lines)
+
+    async def send(self, room_id: str, replies: list[BotMessage], answering: str = "") -> None:
+        offered: tuple[Button, ...] = ()
+        for index, reply in enumerate(replies):
+            key = txn_id(answering or str(id(reply)), str(index))
+            if reply.image:
+                await self._send_image(room_id, reply.image, key + "i")
+            if reply.document:
+                await self._send_image(room_id, reply.document, key + "d", msgtype="m.file")
+            offered = reply.buttons or offered
+            body = self.render(reply)
+            if body:
+                await self._send_content(room_id, {"msgtype": "m.text", "body": body}, key)
+        self._choices[room_id] = offered
+
+    async def _send_content(self, room_id: str, content: dict[str, Any], tx: str) -> str:
+        response = await self.client.room_send(room_id, "m.room.message", content, tx_id=tx)
+        if isinstance(response, RoomSendResponse):
+            return response.event_id
+        status = getattr(response, "status_code", "") or ""
+        if status == "M_LIMIT_EXCEEDED":
+            retry_ms = getattr(response, "retry_after_ms", None) or 1000
+            raise TemporarySendError(str(response), retry_after=retry_ms / 1000)
+        if status in ("M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN"):
+            raise PermanentSendError(str(response))
+        raise TemporarySendError(str(response))
+
+    async def _send_image(self, room_id: str, image: str, tx: str, msgtype: str = "m.image") -> None:
+        try:
+            if image.startswith(("http://", "https://")):
+                async with aiohttp.ClientSession() as http, http.get(image) as fetched:
+                    data = await fetched.read()
+            else:
+                data = await asyncio.to_thread(Path(image).read_bytes)
+        except (aiohttp.ClientError, OSError) as exc:
+            log.warning("image not sent: %s", exc)
+            return
+        name = Path(image.split("?", 1)[0]).name or "image.png"
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        uploaded, _ = await self.client.upload(lambda *_: data, content_type=mime, filename=name, filesize=len(data))
+        if not isinstance(uploaded, UploadResponse):
+            log.warning("image upload failed: %s", uploaded)
+            return
+        content = {
+            "msgtype": "m.image",
+            "body": name,
+            "url": uploaded.content_uri,
+            "info": {"mimetype": mime, "size": len(data)},
+        }
+        await self._send_content(room_id, content, tx)
+
+    # --- outbox --------------------------------------------------------------------------------
+
+    async def _direct_room(self, user_id: str) -> str:
+        """Open a direct chat with someone we never talked to in a room (and remember it)."""
+        created = await self.client.room_create(
+            is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+        )
+        if not isinstance(created, RoomCreateResponse):
+            raise TemporarySendError(f"could not open a direct chat: {created}")
+        await asyncio.to_thread(self._remember_room, f"matrix:{user_id}", created.room_id)
+        return created.room_id
+
+    async def deliver(self, destination: str, text: str, key: str) -> str:
+        try:
+            room_id = destination if destination.startswith("!") else await self._direct_room(destination)
+            return await self._send_content(room_id, {"msgtype": "m.text", "body": text}, txn_id("outbox", key))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TemporarySendError(str(exc) or type(exc).__name__) from exc

@@ -1,0 +1,364 @@
+"""The Telegram channel (python-telegram-bot 22): messages to the router, answers rendered natively.
+
+Rasa buttons become inline keyboards (paginated by editing the message when long), images are sent as
+photos, text is HTML-escaped for the HTML parse mode. Outgoing requests go through a rate limiter that
+keeps to Telegram's flood limits: about 30 messages/s overall, about 1/s per chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from aiolimiter import AsyncLimiter
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.channel import ChannelConfigError
+from bot.commands import Incoming
+from bot.dispatcher import PermanentSendError, TemporarySendError
+from bot.rasa_client import BotMessage, Button
+from bot.router import MENU, Router
+from marketplace.i18n import translate
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 6  # buttons per page of a long list
+MAX_TEXT = 4096
+CALLBACK_LIMIT = 64  # bytes Telegram accepts in callback_data
+TELEGRAM_LANGUAGES = ("fr", "de", "it", "en")
+
+
+def html_chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Escaped text in pieces Telegram accepts: cut between lines where possible, never inside `&amp;`."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        escaped = html.escape(line)
+        while len(escaped) > limit:  # one very long line: cut it by characters, then escape each piece
+            piece, line = line[: limit // 6], line[limit // 6 :]
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(html.escape(piece))
+            escaped = html.escape(line)
+        if len(current) + len(escaped) > limit:
+            chunks.append(current)
+            current = ""
+        current += escaped
+    if current:
+        chunks.append(current)
+    return [chunk for chunk in chunks if chunk.strip()]
+
+
+class ChatRateLimiter(AIORateLimiter):
+    """PTB's limiter (30 requests/s overall, 20/min per group) plus a per-chat limit for private chats,
+    which AIORateLimiter leaves alone: bursts of 3, then about 1 message per second.
+
+    A 429 is waited out (its `retry_after`) and retried here rather than inside AIORateLimiter, so that
+    every attempt takes its own place in the chat's budget: a retried request counts twice, as it does
+    on Telegram's side."""
+
+    def __init__(self, retries: int = 3, per_chat_burst: int = 3, per_chat_period: float = 3.0) -> None:
+        super().__init__(max_retries=0)
+        # With max_retries=0 PTB logs every 429 as an error with a traceback; we retry and log it ourselves.
+        logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+        self.retries = retries
+        self._chat_rate = (per_chat_burst, per_chat_period)
+        self._chat_limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
+
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+        limiter = self._chat_limiters.pop(chat_id, None) or AsyncLimiter(*self._chat_rate)
+        self._chat_limiters[chat_id] = limiter
+        if len(self._chat_limiters) > 10_000:  # forget the least recently used chats
+            self._chat_limiters.popitem(last=False)
+        return limiter
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[override]
+        try:
+            chat_id = int(data.get("chat_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            chat_id = 0
+        for attempt in range(self.retries + 1):
+            try:
+                if chat_id > 0:
+                    async with self._chat_limiter(chat_id):
+                        return await super().process_request(callback, args, kwargs, endpoint, data, 0)
+                return await super().process_request(callback, args, kwargs, endpoint, data, 0)
+            except RetryAfter as exc:
+                if attempt == self.retries:
+                    raise
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                log.info("Telegram flood limit: waiting %.1f s", seconds)
+                await asyncio.sleep(seconds + 0.1)
+        raise AssertionError("unreachable")
+
+
+@dataclass
+class Keyboard:
+    """A long list of buttons shown a page at a time."""
+
+    buttons: tuple[Button, ...]
+
+
+class TelegramChannel:
+    name = "telegram"
+    idempotent = False  # Telegram has no idempotency key: a message sent twice is shown twice
+
+    def __init__(
+        self,
+        token: str,
+        router: Router,
+        *,
+        base_url: str | None = None,
+        base_file_url: str | None = None,
+        webhook_url: str = "",
+        webhook_listen: str = "127.0.0.1",
+        webhook_port: int = 8443,
+        webhook_secret: str = "",
+        languages: tuple[str, ...] = TELEGRAM_LANGUAGES,
+        poll_interval: float = 0.0,
+    ) -> None:
+        # RetryAfter.retry_after as a timedelta, as PTB will always give it from its next major version.
+        os.environ.setdefault("PTB_TIMEDELTA", "1")
+        self.router = router
+        self.languages = languages
+        self.webhook_url = webhook_url
+        self.webhook_listen, self.webhook_port = webhook_listen, webhook_port
+        # Telegram repeats this secret in every webhook call; updates without it are refused.
+        self.webhook_secret = webhook_secret or hashlib.sha256(token.encode()).hexdigest()[:32]
+        self.poll_interval = poll_interval
+        self._payloads: OrderedDict[str, str] = OrderedDict()  # short callback id -> long payload
+        self._keyboards: OrderedDict[str, Keyboard] = OrderedDict()
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        builder: ApplicationBuilder = ApplicationBuilder().token(token).rate_limiter(ChatRateLimiter())
+        if base_url:
+            builder = builder.base_url(base_url).base_file_url(base_file_url or base_url)
+        # Many people at once, each person's messages in order (see _lock).
+        self.app: Application = builder.concurrent_updates(True).build()
+        self.app.add_handler(MessageHandler(filters.TEXT, self.on_text))
+        self.app.add_handler(CallbackQueryHandler(self.on_button))
+        self.app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other))
+        self.app.add_error_handler(self.on_error)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        try:
+            await self.app.initialize()
+        except InvalidToken as exc:
+            raise ChannelConfigError(f"Telegram refused the bot token ({exc})") from exc
+        await self._register_commands(self.app)
+        await self.app.start()
+        me = self.app.bot
+        if self.webhook_url:
+            await self.app.updater.start_webhook(
+                listen=self.webhook_listen,
+                port=self.webhook_port,
+                url_path=urlparse(self.webhook_url).path.lstrip("/"),
+                webhook_url=self.webhook_url,
+                secret_token=self.webhook_secret,
+            )
+            log.info("Telegram connected as @%s (webhook %s)", me.username, self.webhook_url)
+        else:
+            await self.app.updater.start_polling(poll_interval=self.poll_interval, drop_pending_updates=False)
+            log.info("Telegram connected as @%s (long polling)", me.username)
+
+    async def stop(self) -> None:
+        if self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def _register_commands(self, app: Application) -> None:
+        """The command menu, in every supported language (and the default one for the others)."""
+        for lang in (*self.languages, ""):
+            commands = [BotCommand(c, translate(f"bot.menu.{c}", lang or self.languages[0])) for c in MENU]
+            await app.bot.set_my_commands(commands, language_code=lang or None)
+
+    # --- incoming ------------------------------------------------------------------------------
+
+    @staticmethod
+    def incoming(update: Update, text: str) -> Incoming:
+        user = update.effective_user
+        assert user is not None
+        lang = (user.language_code or "fr")[:2]
+        return Incoming(f"telegram:{user.id}", text, lang, user.first_name or "")
+
+    def _lock(self, chat_id: int) -> asyncio.Lock:
+        return self._chat_locks.setdefault(chat_id, asyncio.Lock())
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Forward what a person typed; answer in the same chat."""
+        message = update.effective_message
+        if message is None or update.effective_user is None or update.effective_user.is_bot:
+            return
+        async with self._lock(message.chat_id):
+            replies = await self.router.handle(self.incoming(update, message.text or ""))
+            await self.send(message.chat_id, replies)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A pressed inline button: a page turn, or a payload for the router. Always answered."""
+        query = update.callback_query
+        if query is None or query.message is None:
+            return
+        data = query.data or ""
+        if data.startswith("pg:"):
+            await query.answer()
+            await self._turn_page(query.message.chat.id, query.message.message_id, data)
+            return
+        payload = self._payloads.get(data[2:], "") if data.startswith("k:") else data
+        if not payload:  # a button from before a restart whose long payload we no longer hold
+            await query.answer(translate("bot.button_expired", (query.from_user.language_code or "fr")[:2]))
+            return
+        await query.answer()
+        chat_id = query.message.chat.id
+        async with self._lock(chat_id):
+            replies = await self.router.press(self.incoming(update, payload))
+            await self.send(chat_id, replies)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, voice, photos: say what the bot understands."""
+        if update.effective_message and update.effective_user:
+            lang = (update.effective_user.language_code or "fr")[:2]
+            await self.send(update.effective_message.chat_id, [BotMessage(translate("bot.text_only", lang))])
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("Telegram handler failed: %s", context.error, exc_info=context.error)
+
+    # --- outgoing ------------------------------------------------------------------------------
+
+    def _callback_data(self, payload: str) -> str:
+        if len(payload.encode()) <= CALLBACK_LIMIT:
+            return payload
+        short = hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
+        self._payloads[short] = payload
+        self._payloads.move_to_end(short)
+        if len(self._payloads) > 50_000:
+            self._payloads.popitem(last=False)
+        return f"k:{short}"
+
+    def _markup(self, buttons: tuple[Button, ...], keyboard_id: str = "", page: int = 0) -> InlineKeyboardMarkup | None:
+        if not buttons:
+            return None
+        shown = buttons[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] if keyboard_id else buttons
+        rows = [[InlineKeyboardButton(b.title[:64], callback_data=self._callback_data(b.payload))] for b in shown]
+        if keyboard_id:
+            pages = (len(buttons) + PAGE_SIZE - 1) // PAGE_SIZE
+            nav = []
+            if page > 0:
+                nav.append(InlineKeyboardButton("◀", callback_data=f"pg:{keyboard_id}:{page - 1}"))
+            nav.append(InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=f"pg:{keyboard_id}:{page}"))
+            if page < pages - 1:
+                nav.append(InlineKeyboardButton("▶", callback_data=f"pg:{keyboard_id}:{page + 1}"))
+            rows.append(nav)
+        return InlineKeyboardMarkup(rows)
+
+    def _keyboard(self, buttons: tuple[Button, ...]) -> tuple[str, InlineKeyboardMarkup | None]:
+        if len(buttons) <= PAGE_SIZE:
+            return "", self._markup(buttons)
+        keyboard_id = hashlib.blake2b(repr(buttons).encode(), digest_size=6).hexdigest()
+        self._keyboards[keyboard_id] = Keyboard(buttons)
+        if len(self._keyboards) > 10_000:
+            self._keyboards.popitem(last=False)
+        return keyboard_id, self._markup(buttons, keyboard_id, 0)
+
+    async def _turn_page(self, chat_id: int, message_id: int, data: str) -> None:
+        _, keyboard_id, page = data.split(":")
+        keyboard = self._keyboards.get(keyboard_id)
+        if keyboard is None:
+            return
+        try:
+            await self.app.bot.edit_message_reply_markup(
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=self._markup(keyboard.buttons, keyboard_id, int(page)),
+            )
+        except BadRequest as exc:  # "message is not modified": the same page pressed again
+            log.debug("page not turned: %s", exc)
+
+    async def send(self, chat_id: int, replies: list[BotMessage]) -> None:
+        for reply in replies:
+            try:
+                await self._send_one(chat_id, reply)
+            except TelegramError as exc:
+                log.warning("Telegram send to a chat failed: %s", exc)
+
+    async def _send_one(self, chat_id: int, reply: BotMessage) -> int:
+        _, markup = self._keyboard(reply.buttons)
+        text = html.escape(reply.text)
+        if reply.document:
+            data = await self._photo(reply.document)
+            if isinstance(data, bytes):
+                name = os.path.basename(reply.document)
+                sent = await self.app.bot.send_document(chat_id, data, filename=name, caption=text[:1024] or None,
+                                                        parse_mode=ParseMode.HTML)  # fmt: skip
+                return sent.message_id
+        if reply.image:
+            photo = await self._photo(reply.image)
+            if photo is not None:
+                caption = text if len(text) <= 1024 else None
+                sent = await self.app.bot.send_photo(
+                    chat_id, photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+                if caption is not None or not text:
+                    return sent.message_id
+        chunks = html_chunks(reply.text) or ["…"]
+        message_id = 0
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            sent = await self.app.bot.send_message(
+                chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
+            )
+            message_id = sent.message_id
+        return message_id
+
+    @staticmethod
+    async def _photo(image: str) -> str | bytes | None:
+        """A URL Telegram fetches itself, or the bytes of a local file (QR codes, generated images)."""
+        if image.startswith(("http://", "https://")):
+            return image
+        try:
+            return await asyncio.to_thread(lambda: open(image, "rb").read())
+        except OSError:
+            return None
+
+    async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str = "") -> None:
+        await self.app.bot.send_document(chat_id, data, filename=filename, caption=html.escape(caption) or None)
+
+    # --- outbox --------------------------------------------------------------------------------
+
+    async def deliver(self, destination: str, text: str, key: str) -> str:
+        """Send one outbox message; classify failures for the dispatcher."""
+        try:
+            sent = await self.app.bot.send_message(int(destination), html.escape(text), parse_mode=ParseMode.HTML)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise TemporarySendError(str(exc), retry_after=seconds) from exc
+        except Forbidden as exc:  # the person blocked the bot
+            raise PermanentSendError(str(exc)) from exc
+        except BadRequest as exc:  # chat not found, and the like: retrying will not help
+            raise PermanentSendError(str(exc)) from exc
+        except (NetworkError, TelegramError) as exc:
+            raise TemporarySendError(str(exc)) from exc
+        return str(sent.message_id)

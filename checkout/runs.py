@@ -1,0 +1,120 @@
+"""Delivery runs: what a courier of a delivery company picks up and drops on a given day, in order,
+and the two steps couriers report (picked up, delivered)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from checkout.models import Order, VendorOrder
+from checkout.services import get_order, move_part
+from checkout.status import CLOSED, OrderStatus
+from marketplace.accounts import Organisation, Person, Role
+from marketplace.db import UnitOfWork
+from marketplace.errors import NotACourier, OrderNotFound
+from payments.split import round_cash
+
+
+@dataclass(frozen=True)
+class RunItem:
+    name: str
+    quantity: Decimal
+    unit: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    kind: str  # "pickup" at a vendor, "drop" at a customer
+    order: str
+    slot: str
+    where: str  # vendor name and place, or the customer's postal code
+    items: tuple[RunItem, ...] = ()
+    collect: Decimal = Decimal(0)  # to collect from the customer (payment on delivery)
+    done: bool = False
+
+
+@dataclass
+class Run:
+    company: str
+    day: date
+    stops: list[Stop] = field(default_factory=list)
+
+
+def courier_company(person: Person) -> Organisation:
+    membership = next((m for m in person.memberships if m.role == Role.COURIER), None)
+    if membership is None:
+        raise NotACourier()
+    return membership.organisation
+
+
+def _items(part: VendorOrder) -> tuple[RunItem, ...]:
+    return tuple(RunItem(line.name, line.quantity, line.unit) for line in part.lines)
+
+
+def run_for(uow: UnitOfWork, company: Organisation, day: date) -> Run:
+    """The day's run: first every pick-up (by slot, then vendor), then every drop (by slot, postal code)."""
+    orders = uow.session.scalars(
+        select(Order)
+        .where(Order.delivery_company_id == company.id, Order.time_slot.startswith(day.isoformat()))
+        .order_by(Order.time_slot, Order.id)
+    ).all()
+    run = Run(company.name, day)
+    pickups: list[Stop] = []
+    drops: list[Stop] = []
+    for order in orders:
+        parts = [p for p in order.vendor_orders if OrderStatus(p.status) not in CLOSED]
+        if not parts:
+            continue
+        slot = order.time_slot.partition(" ")[2]
+        for part in parts:
+            picked = OrderStatus(part.status) in (OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED)
+            where = f"{part.vendor.name}, {part.vendor.place}" if part.vendor.place else part.vendor.name
+            pickups.append(Stop("pickup", order.number, slot, where, _items(part), done=picked))
+        delivered = all(OrderStatus(p.status) == OrderStatus.DELIVERED for p in parts)
+        # Cash is counted in 5 centimes: the courier collects the rounded total.
+        collect = round_cash(order.total)[0] if order.payment_method == "on_delivery" else Decimal(0)
+        items = tuple(item for part in parts for item in _items(part))
+        drops.append(Stop("drop", order.number, slot, order.postal_code, items, collect, delivered))
+    run.stops = sorted(pickups, key=lambda s: (s.slot, s.where)) + sorted(drops, key=lambda s: (s.slot, s.where))
+    return run
+
+
+def _courier_order(uow: UnitOfWork, courier: Person, number: str) -> Order:
+    company = courier_company(courier)
+    order = get_order(uow, number)
+    if order.delivery_company_id != company.id:
+        raise OrderNotFound(order=number)  # not this company's: do not reveal it exists
+    return order
+
+
+def _advance(uow: UnitOfWork, part: VendorOrder, target: OrderStatus, courier: Person) -> None:
+    """Walk a vendor's part forward to `target`: goods in the courier's hands were prepared, even if
+    the vendor forgot to say so."""
+    path = (OrderStatus.PREPARED, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED)
+    for step in path[: path.index(target) + 1]:
+        current = OrderStatus(part.status)
+        if current in path and path.index(current) >= path.index(step):
+            continue
+        move_part(uow, part, step, courier)
+
+
+def mark_picked_up(uow: UnitOfWork, courier: Person, number: str) -> Order:
+    """The courier took the goods of every open part of the order."""
+    order = _courier_order(uow, courier, number)
+    for part in order.vendor_orders:
+        if OrderStatus(part.status) not in CLOSED:
+            _advance(uow, part, OrderStatus.OUT_FOR_DELIVERY, courier)
+    uow.session.flush()
+    return order
+
+
+def mark_delivered(uow: UnitOfWork, courier: Person, number: str) -> Order:
+    order = _courier_order(uow, courier, number)
+    for part in order.vendor_orders:
+        if OrderStatus(part.status) not in CLOSED:
+            _advance(uow, part, OrderStatus.DELIVERED, courier)
+    uow.session.flush()
+    return order

@@ -1,0 +1,180 @@
+"""Payment service layer: open the legs of an order, confirm them exactly once, know when an order is paid.
+
+An order is paid in up to two electronic legs (francs by QR-bill, Léman by e-Léman), or in one leg on
+delivery. It counts as paid when every leg is; a leg paid twice (the same bank entry or transaction hash)
+is counted once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from checkout.models import Order, VendorOrder
+from checkout.services import move_part
+from checkout.status import OrderStatus
+from marketplace.accounts import Person, utcnow
+from marketplace.db import UnitOfWork
+from marketplace.errors import InvalidInput
+from marketplace.settings import Settings
+from payments.models import LegStatus, PaymentLeg, PaymentMethod
+from payments.references import creditor_reference, qrr_reference
+from payments.split import CENT, Leg, VendorShare, round_cash, split
+
+ZERO = Decimal("0.00")
+
+
+def is_qr_iban(iban: str) -> bool:
+    """QR-IBANs carry an institution id (positions 5-9) between 30000 and 31999."""
+    compact = iban.replace(" ", "")
+    return compact[:2] in ("CH", "LI") and 30000 <= int(compact[4:9]) <= 31999
+
+
+def _shares(order: Order) -> list[VendorShare]:
+    return [VendorShare(v.id, v.goods_total, v.leman_payable) for v in order.vendor_orders]
+
+
+def plan(order: Order, leman_wanted: Decimal | None) -> list[Leg]:
+    """The split of this order between francs and Léman, per vendor order (delivery fee in francs)."""
+    return split(_shares(order), order.delivery_fee, leman_wanted)
+
+
+def wanted_for(method: str) -> Decimal | None:
+    """How much Léman a payment method asks for: all francs, or as much Léman as the vendors accept."""
+    return ZERO if method in ("chf", "on_delivery") else None
+
+
+def _reference(settings: Settings, order: Order, leg: PaymentLeg) -> str:
+    assert settings.payments is not None
+    if leg.method == PaymentMethod.QR_BILL and is_qr_iban(settings.payments.creditor.iban):
+        return qrr_reference(leg.id)
+    if leg.method == PaymentMethod.QR_BILL:
+        return creditor_reference(f"{order.number.replace('-', '')}{leg.id}")
+    return f"{order.number}-{leg.id}"
+
+
+def open_payment(
+    uow: UnitOfWork, settings: Settings, order: Order, leman_wanted: Decimal | None = None
+) -> list[PaymentLeg]:
+    """Create the legs of an order's payment from its payment method (idempotent: existing legs stay)."""
+    existing = legs_of(uow, order)
+    if existing:
+        return existing
+    if order.payment_method == "on_delivery":
+        amounts = [(PaymentMethod.ON_DELIVERY, settings.currency, order.total)]
+    else:
+        if leman_wanted is None:
+            leman_wanted = order.leman_wanted if order.leman_wanted is not None else wanted_for(order.payment_method)
+        legs = plan(order, leman_wanted)
+        chf = sum((leg.chf for leg in legs), ZERO)
+        leman = sum((leg.leman for leg in legs), ZERO)
+        amounts = [
+            (PaymentMethod.QR_BILL, settings.currency, chf),
+            (PaymentMethod.LEMAN, settings.local_currency.code, leman),
+        ]
+        for part, leg in zip(order.vendor_orders, legs, strict=False):
+            part.leman_due = leg.leman
+    created = []
+    for method, currency, amount in amounts:
+        if amount <= 0:
+            continue
+        leg = PaymentLeg(
+            order_id=order.id, method=method, currency=currency, amount=amount, reference=f"tmp-{method}-{order.id}"
+        )
+        uow.session.add(leg)
+        uow.session.flush()  # the id makes the reference
+        leg.reference = _reference(settings, order, leg)
+        created.append(leg)
+    uow.session.flush()
+    return created
+
+
+def legs_of(uow: UnitOfWork, order: Order) -> list[PaymentLeg]:
+    return list(uow.session.scalars(select(PaymentLeg).where(PaymentLeg.order_id == order.id).order_by(PaymentLeg.id)))
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    outcome: str  # paid, partial, duplicate, overpaid
+    leg: PaymentLeg
+    missing: Decimal = ZERO
+    extra: Decimal = ZERO
+
+
+def confirm_leg(
+    uow: UnitOfWork, leg: PaymentLeg, amount: Decimal, external_id: str, when: datetime | None = None
+) -> Confirmation:
+    """Money arrived for `leg`. The same `external_id` twice is counted once; the order becomes paid when
+    every leg is."""
+    if uow.session.scalar(select(PaymentLeg.id).where(PaymentLeg.external_id == external_id)) is not None:
+        return Confirmation("duplicate", leg)
+    if leg.status == LegStatus.PAID:
+        return Confirmation("duplicate", leg, extra=amount)
+    leg.received = (leg.received or ZERO) + amount
+    missing = leg.amount - leg.received
+    if missing > 0:
+        leg.external_id = external_id if leg.external_id is None else leg.external_id
+        uow.session.flush()
+        return Confirmation("partial", leg, missing=missing)
+    leg.status, leg.external_id, leg.paid_at = LegStatus.PAID, external_id, when or utcnow()
+    uow.session.flush()
+    _settle(uow, leg.order)
+    return Confirmation("overpaid" if missing < 0 else "paid", leg, extra=-missing if missing < 0 else ZERO)
+
+
+def _settle(uow: UnitOfWork, order: Order) -> None:
+    """Every leg paid: the vendor orders still waiting for the money are paid."""
+    if all(leg.status == LegStatus.PAID for leg in legs_of(uow, order)):
+        for part in order.vendor_orders:
+            if OrderStatus(part.status) is OrderStatus.PLACED:
+                move_part(uow, part, OrderStatus.PAID, None)
+        uow.session.flush()
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    state: str  # awaiting, partial, paid
+    legs: list[PaymentLeg]
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((leg.received for leg in self.legs), ZERO)
+
+
+def payment_state(uow: UnitOfWork, order: Order) -> PaymentState:
+    legs = legs_of(uow, order)
+    if legs and all(leg.status == LegStatus.PAID for leg in legs):
+        return PaymentState("paid", legs)
+    if any(leg.status == LegStatus.PAID or leg.received > 0 or leg.status == LegStatus.PENDING for leg in legs):
+        return PaymentState("partial", legs)
+    return PaymentState("awaiting", legs)
+
+
+def cash_due(order: Order) -> tuple[Decimal, Decimal]:
+    """What a courier collects for an order paid on delivery: the total rounded to 5 centimes, and the
+    rounding line. Electronic payments are exact."""
+    return round_cash(order.total)
+
+
+def confirm_on_delivery(uow: UnitOfWork, courier: Person, order: Order) -> Confirmation | None:
+    """The courier collected the money (`/delivered ORDER paid`)."""
+    leg = next((leg for leg in legs_of(uow, order) if leg.method == PaymentMethod.ON_DELIVERY), None)
+    if leg is None:
+        return None
+    collected, _ = cash_due(order)
+    return confirm_leg(uow, leg, max(collected, leg.amount), f"cash:{order.number}:{courier.id}")
+
+
+def vendor_breakdown(order: Order) -> list[tuple[VendorOrder, Decimal, Decimal]]:
+    """Who receives what: per vendor order, (francs, Léman)."""
+    return [(part, (part.goods_total - part.leman_due).quantize(CENT), part.leman_due) for part in order.vendor_orders]
+
+
+def check_leman_amount(order: Order, amount: Decimal) -> Decimal:
+    """An amount of Léman a consumer asks to pay, within what the vendors accept."""
+    if amount < 0:
+        raise InvalidInput(field="leman_amount", value=str(amount))
+    return min(amount, order.leman_payable)

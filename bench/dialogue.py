@@ -5,8 +5,8 @@
 Starts the demo catalog in a temporary SQLite database, the action server and a Rasa server with the
 trained model (SQL tracker store in that same database), then measures:
 - our turn: typed text through the REST channel, NLU + policies + a custom action on the core + database;
-- a button press: the same search as a pressed button, as the bots send it (the intent triggered over
-  Rasa's HTTP API: no NLU);
+- a button press: the same search as a pressed button, as the bots send it (its `/intent{...}` payload
+  through the REST channel: Rasa reads intent and entities from the payload);
 - baseline "bare /model/parse": NLU only;
 - baseline "bare REST turn": same model, same tracker store, REST channel, with the action endpoint pointed
   at a stub that answers instantly, so no custom action does any work;
@@ -38,9 +38,9 @@ from marketplace import migrate
 from marketplace.db import Database
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 
-# The same searches typed, and as pressed buttons (their intent triggered directly: no NLU).
+# The same searches typed, and as pressed buttons (their payloads).
 TYPED = ["je cherche du miel", "any cheese?", "ich suche brot", "du fromage d'alpage"]
-BUTTONS = [("search_product", {"product": p}) for p in ("miel", "cheese", "brot", "fromage d'alpage")]
+BUTTONS = ["/search_product" + json.dumps({"product": p}) for p in ("miel", "cheese", "brot", "fromage d'alpage")]
 
 
 class StubActions(BaseHTTPRequestHandler):
@@ -120,7 +120,7 @@ def main() -> None:
                 client.send(f"telegram:{10_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})
 
             def ours_button(c: int, t: int) -> None:
-                client.trigger(f"telegram:{20_000 + c}", *BUTTONS[t % len(BUTTONS)])
+                client.send(f"telegram:{20_000 + c}", BUTTONS[t % len(BUTTONS)], {"language": "fr"})
 
             def bare_turn(c: int, t: int) -> None:
                 bare_client.send(f"telegram:{30_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})

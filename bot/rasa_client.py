@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -48,12 +45,6 @@ class RasaClient:
         answer = self._post("/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata or {}})
         return to_messages(answer)
 
-    def trigger(self, sender: str, intent: str, entities: dict[str, Any] | None = None) -> list[BotMessage]:
-        """A pressed button: its intent and entities go straight to the dialogue policies, skipping NLU."""
-        path = f"/conversations/{urllib.parse.quote(sender, safe='')}/trigger_intent?include_events=NONE"
-        answer = self._post(path, {"name": intent, "entities": entities or {}})
-        return to_messages((answer or {}).get("messages"))
-
     def parse(self, text: str) -> dict[str, Any]:
         return self._post("/model/parse", {"text": text})
 
@@ -64,21 +55,6 @@ class RasaClient:
                 return bool(json.loads(response.read()).get("model_file"))
         except (urllib.error.URLError, OSError, ValueError):
             return False
-
-
-PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$", re.S)
-
-
-def as_intent(payload: str) -> tuple[str, dict[str, Any]] | None:
-    """`/add_to_basket{"product": "#84"}` -> ("add_to_basket", {"product": "#84"}); None for other text."""
-    match = PAYLOAD.match(payload.strip())
-    if not match:
-        return None
-    try:
-        entities = json.loads(match[2]) if match[2] else {}
-    except ValueError:
-        return None
-    return (match[1], entities) if isinstance(entities, dict) else None
 
 
 def to_messages(answer: Any) -> list[BotMessage]:
@@ -118,22 +94,6 @@ class AsyncRasaClient:
         try:
             return to_messages(response.json())
         except ValueError as exc:
-            raise RasaUnavailable("answer is not JSON") from exc
-
-    async def trigger(self, sender: str, intent: str, entities: dict[str, Any] | None = None) -> list[BotMessage]:
-        """A pressed button: its intent and entities go straight to the dialogue policies, skipping NLU."""
-        url = f"{self.url}/conversations/{quote(sender, safe='')}/trigger_intent"
-        try:
-            response = await self._http.post(
-                url, params={"include_events": "NONE"}, json={"name": intent, "entities": entities or {}}
-            )
-        except httpx.HTTPError as exc:
-            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
-        if response.status_code != 200:
-            raise RasaUnavailable(f"HTTP {response.status_code}")
-        try:
-            return to_messages(response.json().get("messages"))
-        except (ValueError, AttributeError) as exc:
             raise RasaUnavailable("answer is not JSON") from exc
 
     async def ready(self) -> bool:

@@ -11,7 +11,7 @@ import json
 import logging
 
 from bot.commands import DIRECT, Commands, Incoming, command_of
-from bot.rasa_client import AsyncRasaClient, BotMessage, RasaUnavailable, as_intent
+from bot.rasa_client import AsyncRasaClient, BotMessage, RasaUnavailable
 from marketplace.i18n import translate
 
 log = logging.getLogger(__name__)
@@ -57,19 +57,12 @@ class Router:
         return [BotMessage(translate("bot.unknown_command", incoming.language, command=f"/{name}"))]
 
     async def press(self, incoming: Incoming) -> list[BotMessage]:
-        """A button pressed: one of our commands, or an intent with its entities, triggered in Rasa
-        directly (no NLU to run: a press is cheaper than a typed sentence)."""
+        """A button pressed: one of our commands, or a Rasa payload (`/intent{...}`) sent as the turn's text
+        with the same metadata as typed text, so the form, language and identity see a normal message."""
         parsed = command_of(incoming.text)
         if parsed is not None and parsed[0] in DIRECT:
             return await asyncio.to_thread(self.commands.handle, incoming)
-        intent = as_intent(incoming.text)
-        if intent is None:
-            return await self._rasa(incoming, incoming.text)
-        try:
-            return await self.rasa.trigger(incoming.address, *intent)
-        except RasaUnavailable as exc:
-            log.warning("Rasa unavailable for a %s button: %s", self.channel, exc)
-            return [BotMessage(translate("bot.unavailable", incoming.language))]
+        return await self._rasa(incoming, incoming.text)
 
     async def _start(self, incoming: Incoming, args: list[str]) -> list[BotMessage]:
         welcome = BotMessage(translate("bot.privacy", incoming.language))

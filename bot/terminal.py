@@ -17,7 +17,7 @@ import time
 from rich.console import Console
 from rich.panel import Panel
 
-from bot.rasa_client import BotMessage, Button, RasaClient, as_intent
+from bot.rasa_client import BotMessage, Button, RasaClient
 from catalog.demo import DEMO_CONSUMER, vendor_chat_address
 from dialogues.runtime import RasaSetupError, Servers
 from marketplace.settings import load_settings
@@ -62,12 +62,10 @@ def chat(client: RasaClient, sender: str, lang: str) -> None:
             sender = DEMO_CONSUMER
             console.print("[yellow]Now talking as the demo consumer.[/yellow]")
             continue
-        pressed = (
-            as_intent(buttons[int(text) - 1].payload) if text.isdigit() and 1 <= int(text) <= len(buttons) else None
-        )
+        if text.isdigit() and 1 <= int(text) <= len(buttons):
+            text = buttons[int(text) - 1].payload  # a numbered choice sends its button's payload
         try:
-            # A pressed button triggers its intent directly (no NLU); typed text goes through the REST channel.
-            answer = client.trigger(sender, *pressed) if pressed else client.send(sender, text, {"language": lang})
+            answer = client.send(sender, text, {"language": lang})
             buttons = render(answer)
         except OSError as exc:
             console.print(f"[red]The assistant did not answer ({exc}).[/red]")

@@ -24,10 +24,6 @@ class FakeRasa:
         self.sent.append((sender, text, metadata))
         return [BotMessage(f"echo {text}")]
 
-    async def trigger(self, sender: str, intent: str, entities: dict[str, Any]) -> list[BotMessage]:
-        self.sent.append((sender, f"trigger:{intent}", entities))
-        return [BotMessage(f"triggered {intent}")]
-
 
 class FakeCommands:
     def __init__(self, vendor: bool = False) -> None:
@@ -115,14 +111,14 @@ def test_long_text_is_cut_for_telegram_without_breaking_an_escaped_entity() -> N
     assert not any(c.endswith(("&", "&a", "&am", "&amp", "&l", "&lt", "&g", "&gt")) for c in chunks)
 
 
-def test_a_pressed_button_triggers_its_intent_without_nlu_and_commands_stay_commands() -> None:
+def test_a_pressed_button_sends_its_payload_with_metadata_and_commands_stay_commands() -> None:
     rasa, commands = FakeRasa(), FakeCommands()
     router = Router(rasa, commands, "telegram")  # type: ignore[arg-type]
     asyncio.run(router.press(Incoming("telegram:1", '/add_to_basket{"product": "#84", "quantity": "1"}', "fr")))
     asyncio.run(router.press(Incoming("telegram:1", "/ready GE-7K3Q9M", "fr")))
     asyncio.run(router.press(Incoming("telegram:1", "/affirm", "fr")))
-    assert rasa.sent == [
-        ("telegram:1", "trigger:add_to_basket", {"product": "#84", "quantity": "1"}),
-        ("telegram:1", "trigger:affirm", {}),
+    assert [(sender, text, meta["language"], meta["channel"]) for sender, text, meta in rasa.sent] == [
+        ("telegram:1", '/add_to_basket{"product": "#84", "quantity": "1"}', "fr", "telegram"),
+        ("telegram:1", "/affirm", "fr", "telegram"),
     ]
     assert commands.handled == ["/ready GE-7K3Q9M"]

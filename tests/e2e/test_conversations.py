@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,6 +46,25 @@ def test_rasa_understands_and_calls_our_action_server(stack):
     assert parsed["intent"]["name"] == "search_product"
     answer = stack.rasa.send("terminal:probe", "je cherche du miel", {"language": "fr"})
     assert any("Miel" in m.text for m in answer)  # only the action server can know the catalog
+
+
+def test_a_pressed_button_skips_nlu_but_keeps_its_metadata(stack):
+    sender = stack.new_sender()
+    stack.rasa.send(sender, '/search_product{"product": "miel"}', {"language": "de", "channel": "telegram"})
+    with urllib.request.urlopen(f"{stack.rasa.url}/conversations/{sender}/tracker") as response:
+        tracker = json.load(response)
+    pressed = tracker["latest_message"]
+    assert pressed["intent"] == {"name": "search_product", "confidence": 1.0}
+    # Parsed by our REST channel (rasa_channels.py), not by the NLU pipeline's RegexMessageHandler.
+    assert [(e["entity"], e["value"], e.get("extractor")) for e in pressed["entities"]] == [
+        ("product", "miel", "ButtonRestInput")
+    ]
+    assert pressed["metadata"]["language"] == "de"
+    assert stack.rasa.send(sender, "ich suche Honig", {"language": "de"})
+    with urllib.request.urlopen(f"{stack.rasa.url}/conversations/{sender}/tracker") as response:
+        typed = json.load(response)["latest_message"]
+    assert typed["intent"]["name"] == "search_product"
+    assert "ButtonRestInput" not in {e.get("extractor") for e in typed["entities"]}
 
 
 def test_a_complete_purchase_in_french(stack, french):

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install rasa-install synapse-install model demo chat rasa actions run test test-core test-dialogues lint bench locales clean
+.PHONY: install rasa-install synapse-install model demo chat rasa actions run test test-core test-dialogues test-tracker-postgres lint bench locales clean
 
 install: $(INSTALLED) locales
 
@@ -52,8 +52,9 @@ run: model
 synapse-install: install
 	$(BIN)/python -m tests.support.synapse install
 
-# The Rasa end-to-end pass runs on the embedded database (SQLite); on PostgreSQL only the core tests run.
-test: test-core $(if $(findstring postgresql,$(DATABASE_URL)),,test-dialogues)
+# The Rasa end-to-end pass runs on the embedded database (SQLite); on PostgreSQL the core tests run, and
+# one conversation checks that Rasa's tracker store lives in PostgreSQL and survives a restart.
+test: test-core $(if $(findstring postgresql,$(DATABASE_URL)),test-tracker-postgres,test-dialogues)
 
 test-core: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -63,6 +64,9 @@ test-core: install
 test-dialogues: model synapse-install
 	$(BIN)/python -m dialogues.quality
 	$(BIN)/python -m pytest -m e2e tests/e2e tests/support $(PYTEST_ARGS)
+
+test-tracker-postgres: model
+	$(BIN)/python -m pytest -m e2e tests/e2e/test_postgres_tracker.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

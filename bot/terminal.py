@@ -15,26 +15,28 @@ import threading
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from bot.rasa_client import BotMessage, Button, RasaClient
 from catalog.demo import DEMO_CONSUMER, vendor_chat_address
 from dialogues.runtime import RasaSetupError, Servers
+from marketplace.i18n import translate
 from marketplace.settings import load_settings
 
 console = Console()
 
 
-def render(messages: list[BotMessage]) -> list[Button]:
+def render(messages: list[BotMessage], lang: str) -> list[Button]:
     """Print the assistant's messages; return its buttons, numbered in the order shown."""
     buttons: list[Button] = []
     for message in messages:
         if message.text:
             console.print(f"[bold green]bot[/bold green]  {message.text}", highlight=False)
         if message.image:
-            console.print(f"      [dim]image: {message.image}[/dim]")
+            console.print(f"      [dim]{translate('terminal.image', lang, path=message.image)}[/dim]")
         if message.document:
-            console.print(f"      [dim]document: {message.document}[/dim]")
+            console.print(f"      [dim]{translate('terminal.document', lang, path=message.document)}[/dim]")
         for button in message.buttons:
             buttons.append(button)
             console.print(f"      [cyan][{len(buttons)}][/cyan] {button.title}", highlight=False)
@@ -56,19 +58,19 @@ def chat(client: RasaClient, sender: str, lang: str) -> None:
         if text.startswith("/producer"):
             slug = text.partition(" ")[2].strip() or "ferme-des-verchers"
             sender = vendor_chat_address(slug)
-            console.print(f"[yellow]Now talking as a member of {slug}.[/yellow]")
+            console.print(f"[yellow]{translate('terminal.as_vendor', lang, vendor=slug)}[/yellow]")
             continue
         if text == "/consumer":
             sender = DEMO_CONSUMER
-            console.print("[yellow]Now talking as the demo consumer.[/yellow]")
+            console.print(f"[yellow]{translate('terminal.as_consumer', lang)}[/yellow]")
             continue
         if text.isdigit() and 1 <= int(text) <= len(buttons):
             text = buttons[int(text) - 1].payload  # a numbered choice sends its button's payload
         try:
             answer = client.send(sender, text, {"language": lang})
-            buttons = render(answer)
+            buttons = render(answer, lang)
         except OSError as exc:
-            console.print(f"[red]The assistant did not answer ({exc}).[/red]")
+            console.print(f"[red]{translate('terminal.no_answer', lang, error=exc)}[/red]")
 
 
 def spinner(message: str, done: threading.Event) -> None:
@@ -91,22 +93,20 @@ def main() -> int:
     lang = args.lang or settings.default_language
     console.print(
         Panel.fit(
-            f"[bold]{settings.name}[/bold] — SmartketPlace chat, in your terminal\n"
-            "Type as you would on your phone: « je cherche du miel », « ajoute 2 kg de pommes », « commander ».\n"
-            "Numbers press buttons. /producer SLUG · /consumer · /quit",
+            escape(translate("terminal.banner", lang, name=settings.name)),
             border_style="green",
         )
     )
     servers = Servers(settings)
     done = threading.Event()
-    thread = threading.Thread(target=spinner, args=("Starting Rasa and the action server (about a minute)…", done))
+    thread = threading.Thread(target=spinner, args=(translate("terminal.starting", lang), done))
     try:
         thread.start()
         started = time.monotonic()
         with servers:
             done.set()
             thread.join()
-            console.print(f"[dim]Ready in {time.monotonic() - started:.0f} s.[/dim]")
+            console.print(f"[dim]{translate('terminal.ready', lang, seconds=round(time.monotonic() - started))}[/dim]")
             sender = vendor_chat_address(args.producer) if args.producer else DEMO_CONSUMER
             chat(RasaClient(servers.rasa_url), sender, lang)
     except RasaSetupError as exc:
@@ -117,7 +117,7 @@ def main() -> int:
         done.set()
     finally:
         done.set()
-        console.print("[dim]Servers stopped. Goodbye![/dim]")
+        console.print(f"[dim]{translate('terminal.stopped', lang)}[/dim]")
     return 0
 
 

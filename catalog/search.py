@@ -268,6 +268,8 @@ class SearchIndex:
     def search(self, query: str, filters: SearchFilters | None = None, limit: int = 10) -> list[Hit]:
         """Best products for `query`, best first. An empty query lists what the filters allow, by name."""
         filters = filters or SearchFilters()
+        if not len(self.ids):  # an empty catalog (a new marketplace) finds nothing, and says so
+            return []
         mask = self._mask(filters)
         concepts = self._concepts(query)
         if concepts:

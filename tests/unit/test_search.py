@@ -92,3 +92,9 @@ def test_ranking_is_deterministic_and_ties_break_by_name(index):
 def test_nonsense_finds_nothing(index):
     assert top(index, "xqzwv") == []
     assert top(index, "le la les de") == []
+
+
+def test_an_empty_catalog_finds_nothing_instead_of_failing():
+    empty = SearchIndex([])
+    assert empty.search("miel") == []
+    assert empty.search("", SearchFilters(category="honey")) == []

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -74,10 +74,15 @@ class ChatRateLimiter(AIORateLimiter):
 
     A 429 is waited out (its `retry_after`) and retried here rather than inside AIORateLimiter, so that
     every attempt takes its own place in the chat's budget: a retried request counts twice, as it does
-    on Telegram's side."""
+    on Telegram's side. A network error with an answer (a 5xx: the request was not carried out) is
+    retried with back-off; a timeout is not, since the message may have gone out and would show twice.
+    getUpdates is left to PTB's updater, which retries polling with its own back-off."""
 
-    def __init__(self, retries: int = 3, per_chat_burst: int = 3, per_chat_period: float = 3.0) -> None:
+    def __init__(
+        self, retries: int = 3, per_chat_burst: int = 3, per_chat_period: float = 3.0, backoff: float = 0.5
+    ) -> None:
         super().__init__(max_retries=0)
+        self.backoff = backoff
         # With max_retries=0 PTB logs every 429 as an error with a traceback; we retry and log it ourselves.
         logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
         self.retries = retries
@@ -109,6 +114,11 @@ class ChatRateLimiter(AIORateLimiter):
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
                 log.info("Telegram flood limit: waiting %.1f s", seconds)
                 await asyncio.sleep(seconds + 0.1)
+            except NetworkError as exc:
+                if isinstance(exc, TimedOut) or endpoint == "getUpdates" or attempt == self.retries:
+                    raise
+                log.warning("Telegram %s failed (%s): retry %d of %d", endpoint, exc, attempt + 1, self.retries)
+                await asyncio.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
 
 

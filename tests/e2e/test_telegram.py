@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import socketserver
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from itertools import count
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -237,6 +241,62 @@ def test_when_rasa_is_down_people_are_asked_to_retry_in_their_language(stack: St
             assert answer[0].text.startswith(("Der Dienst", "Le service")) or "vorübergehend" in answer[0].text
             english = TelegramUser(fake, "en").say("any cheese?")
             assert "temporarily unavailable" in english[0].text
+
+
+class Relay(socketserver.ThreadingTCPServer):
+    """Rasa "coming back" at the address the bot knows: a TCP relay from `port` to the running Rasa."""
+
+    daemon_threads = allow_reuse_address = True
+
+    def __init__(self, port: int, target_url: str) -> None:
+        target = urlsplit(target_url)
+        self.target = (target.hostname or "127.0.0.1", target.port or 80)
+        super().__init__(("127.0.0.1", port), Pipe)
+
+    def __enter__(self) -> Relay:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class Pipe(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        upstream = socket.create_connection(self.server.target)  # type: ignore[attr-defined]
+
+        def pump(source: socket.socket, sink: socket.socket) -> None:
+            try:
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            except OSError:
+                pass
+            finally:
+                sink.close()
+
+        threading.Thread(target=pump, args=(upstream, self.request), daemon=True).start()
+        pump(self.request, upstream)
+
+
+def test_the_bot_recovers_from_rasa_coming_back_and_from_telegram_errors(stack: Stack) -> None:
+    with FakeTelegramAPI() as fake:
+        env = {
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_URL": fake.base_url,
+            "TELEGRAM_FILE_URL": fake.base_file_url,
+        }
+        rasa_port = free_port()
+        with BotRunner(bot_process(stack, env, rasa_url=f"http://127.0.0.1:{rasa_port}")):
+            person = TelegramUser(fake, "fr")
+            assert person.say("je cherche du gruyère")[0].text.startswith("Le service")
+            with Relay(rasa_port, stack.rasa.url):  # Rasa is back: no restart of the bot needed
+                fake.fail_next("getUpdates", count=2, error_code=502)  # polling retried with back-off
+                fake.fail_next("sendMessage", count=2, error_code=502)  # a reply retried, not lost
+                answer = person.say("je cherche du gruyère", expect="Gruyère")
+                assert not any(m.text.startswith("Le service") for m in answer)
+                assert sum("Gruyère" in (m.text or "") for m in answer) == 1  # sent once, not three times
+            assert not fake.internal_errors
 
 
 def test_webhook_mode_receives_updates_and_refuses_forged_ones(stack: Stack) -> None:

@@ -319,19 +319,22 @@ def payments_qrbill(
     number: str,
     out: Annotated[Path, typer.Option(help="Where to write the PDF (a PNG is written next to it).")] = Path("."),
 ) -> None:
-    """Write an order's Swiss QR-bill (payment part) as PDF and PNG."""
+    """Write an order's Swiss QR-bills (payment parts) as PDF and PNG: one, or one per vendor order with
+    money_flow "vendor_order" (then named ORDER-LEG.pdf)."""
     with unit_of_work() as uow:
         order = get_order(uow, number)
-        leg = next((leg for leg in open_payment(uow, app().settings, order) if leg.method == "qr_bill"), None)
+        legs = [leg for leg in open_payment(uow, app().settings, order) if leg.method == "qr_bill"]
         uow.commit()
-        if leg is None:
+        if not legs:
             errors.print(f"[red]{order.number} has nothing to pay in francs by bank.[/red]")
             raise typer.Exit(1)
-        bill = make_qr_bill(app().settings, order, leg, state.lang)
-    target = out / f"{order.number}.pdf" if out.is_dir() else out
-    target.write_bytes(bill.pdf)
-    target.with_suffix(".png").write_bytes(bill.png)
-    console.print(f"{target} and {target.with_suffix('.png')}: reference {bill.reference}")
+        bills = [(leg, make_qr_bill(app().settings, order, leg, state.lang)) for leg in legs]
+    for leg, bill in bills:
+        name = f"{order.number}.pdf" if len(bills) == 1 else f"{order.number}-{leg.id}.pdf"
+        target = out / name if out.is_dir() else (out if len(bills) == 1 else out.with_name(name))
+        target.write_bytes(bill.pdf)
+        target.with_suffix(".png").write_bytes(bill.png)
+        console.print(f"{target} and {target.with_suffix('.png')}: {leg.amount} CHF, reference {bill.reference}")
 
 
 @payments_cli.command("deadlines")

@@ -80,11 +80,15 @@ class LemanSettings:
     public_key_file: Path | None
 
 
+MONEY_FLOWS = ("order", "vendor_order")
+
+
 @dataclass(frozen=True)
 class PaymentSettings:
     creditor: Creditor
     leman: LemanSettings | None
-    # "order": one QR-bill per order to the cooperative, which pays the vendors (the only flow so far).
+    # "order": one francs leg and one Léman leg per order. "vendor_order": one of each per vendor order (and
+    # one for the delivery fee), so each vendor's part counts as paid as soon as its own money is in.
     money_flow: str = "order"
     deadline_hours: int = 48
 
@@ -152,8 +156,8 @@ def _payments(raw: dict, config_path: Path) -> PaymentSettings | None:
     leman = section.get("leman")
     key = leman.get("public_key_file", "") if leman else ""
     flow = section.get("money_flow", "order")
-    if flow != "order":
-        raise SettingsError(f"{config_path}: payments.money_flow {flow!r} is not supported yet (only 'order')")
+    if flow not in MONEY_FLOWS:
+        raise SettingsError(f"{config_path}: payments.money_flow {flow!r} must be one of {', '.join(MONEY_FLOWS)}")
     return PaymentSettings(
         creditor=Creditor(
             name=creditor["name"],

@@ -34,6 +34,8 @@ class PaymentLeg(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    # The vendor order this leg pays (money_flow "vendor_order"); None: the whole order, or its delivery fee.
+    vendor_order_id: Mapped[int | None] = mapped_column(ForeignKey("vendor_orders.id", ondelete="CASCADE"))
     method: Mapped[str] = mapped_column(String(16))
     currency: Mapped[str] = mapped_column(String(3))  # CHF or the local currency's code
     amount: Mapped[Decimal] = mapped_column(Amount)

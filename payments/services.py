@@ -63,26 +63,38 @@ def open_payment(
     existing = legs_of(uow, order)
     if existing:
         return existing
+    assert settings.payments is not None, "payments are not configured for this deployment"
+    # (method, currency, amount, vendor order or None for the whole order / the delivery fee)
+    amounts: list[tuple[str, str, Decimal, int | None]]
     if order.payment_method == "on_delivery":
-        amounts = [(PaymentMethod.ON_DELIVERY, settings.currency, order.total)]
+        amounts = [(PaymentMethod.ON_DELIVERY, settings.currency, order.total, None)]
     else:
         if leman_wanted is None:
             leman_wanted = order.leman_wanted if order.leman_wanted is not None else wanted_for(order.payment_method)
         legs = plan(order, leman_wanted)
-        chf = sum((leg.chf for leg in legs), ZERO)
-        leman = sum((leg.leman for leg in legs), ZERO)
-        amounts = [
-            (PaymentMethod.QR_BILL, settings.currency, chf),
-            (PaymentMethod.LEMAN, settings.local_currency.code, leman),
-        ]
         for part, leg in zip(order.vendor_orders, legs, strict=False):
             part.leman_due = leg.leman
+        if settings.payments.money_flow == "vendor_order":
+            amounts = [(PaymentMethod.QR_BILL, settings.currency, leg.chf, leg.vendor_order_id) for leg in legs]
+            amounts += [
+                (PaymentMethod.LEMAN, settings.local_currency.code, leg.leman, leg.vendor_order_id) for leg in legs
+            ]
+        else:
+            amounts = [
+                (PaymentMethod.QR_BILL, settings.currency, sum((leg.chf for leg in legs), ZERO), None),
+                (PaymentMethod.LEMAN, settings.local_currency.code, sum((leg.leman for leg in legs), ZERO), None),
+            ]
     created = []
-    for method, currency, amount in amounts:
+    for method, currency, amount, part_id in amounts:
         if amount <= 0:
             continue
         leg = PaymentLeg(
-            order_id=order.id, method=method, currency=currency, amount=amount, reference=f"tmp-{method}-{order.id}"
+            order_id=order.id,
+            vendor_order_id=part_id,
+            method=method,
+            currency=currency,
+            amount=amount,
+            reference=f"tmp-{method}-{order.id}",
         )
         uow.session.add(leg)
         uow.session.flush()  # the id makes the reference
@@ -126,12 +138,14 @@ def confirm_leg(
 
 
 def _settle(uow: UnitOfWork, order: Order) -> None:
-    """Every leg paid: the vendor orders still waiting for the money are paid."""
-    if all(leg.status == LegStatus.PAID for leg in legs_of(uow, order)):
-        for part in order.vendor_orders:
-            if OrderStatus(part.status) is OrderStatus.PLACED:
-                move_part(uow, part, OrderStatus.PAID, None)
-        uow.session.flush()
+    """A vendor order still waiting for its money is paid once every leg for it is: its own legs, and
+    the legs of the whole order (with money_flow "order" there are only those)."""
+    legs = legs_of(uow, order)
+    for part in order.vendor_orders:
+        mine = [leg for leg in legs if leg.vendor_order_id in (None, part.id)]
+        if OrderStatus(part.status) is OrderStatus.PLACED and all(leg.status == LegStatus.PAID for leg in mine):
+            move_part(uow, part, OrderStatus.PAID, None)
+    uow.session.flush()
 
 
 @dataclass(frozen=True)

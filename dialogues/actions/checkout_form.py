@@ -346,21 +346,32 @@ def send_payment_documents(turn: Turn, order: Order) -> None:
     settings, reply = turn.app.settings, turn.reply
     folder = settings.data_dir / "payments"
     folder.mkdir(parents=True, exist_ok=True)
-    for leg in open_payment(turn.uow, settings, order):
+    legs = open_payment(turn.uow, settings, order)
+    per_part = any(leg.vendor_order_id is not None for leg in legs)  # money_flow "vendor_order"
+    vendors = {part.id: part.vendor.name for part in order.vendor_orders}
+    for leg in legs:
+        # With one leg per vendor order, each caption says whom it pays (the delivery fee has its own).
+        whom = ""
+        if per_part and leg.method != PaymentMethod.ON_DELIVERY:
+            whom = (
+                reply.t("reply.payment.part_for", vendor=vendors[leg.vendor_order_id]) + " "
+                if leg.vendor_order_id is not None
+                else reply.t("reply.payment.part_delivery") + " "
+            )
         if leg.method == PaymentMethod.QR_BILL:
             bill = make_qr_bill(settings, order, leg, turn.lang)
-            png, pdf = folder / f"{order.number}-qr-bill.png", folder / f"{order.number}-qr-bill.pdf"
+            png, pdf = folder / f"{order.number}-{leg.id}-qr-bill.png", folder / f"{order.number}-{leg.id}-qr-bill.pdf"
             png.write_bytes(bill.png)
             pdf.write_bytes(bill.pdf)
             caption = reply.t("reply.payment.qr_bill", amount=reply.chf(leg.amount), reference=bill.reference)
-            reply.attach("image", str(png), caption)
+            reply.attach("image", str(png), whom + caption)
             reply.attach("document", str(pdf), "")
         elif leg.method == PaymentMethod.LEMAN and settings.payments and settings.payments.leman:
-            qr = folder / f"{order.number}-leman.png"
+            qr = folder / f"{order.number}-{leg.id}-leman.png"
             qr.write_bytes(qr_png(payment_request(settings, order, leg)))
             amount = format_decimal(leg.amount, format="#,##0.00", locale=BABEL_LOCALES.get(turn.lang, "fr_CH"))
             caption = reply.t("reply.payment.leman", amount=amount, currency=settings.local_currency.name)
-            reply.attach("image", str(qr), caption)
+            reply.attach("image", str(qr), whom + caption)
         elif leg.method == PaymentMethod.ON_DELIVERY:
             reply.say("reply.payment.on_delivery", amount=reply.chf(cash_due(order)[0]))
 

@@ -306,3 +306,50 @@ def test_a_chosen_amount_of_leman_is_spread_over_the_vendors_and_capped(app: App
         uow.commit()
     capped = _legs(app, _order(app, shop, "mixed"))
     assert capped[PaymentMethod.LEMAN][0] == D("4.80")
+
+
+def test_with_the_vendor_order_money_flow_each_vendor_is_paid_by_its_own_legs(app: App, shop: dict[str, int]) -> None:
+    from payments.services import confirm_leg
+
+    app.settings = replace(app.settings, payments=replace(app.settings.payments, money_flow="vendor_order"))
+    number = _order(app, shop, "mixed", mode="delivery")
+    with app.db.uow() as uow:
+        order = get_order(uow, number)
+        slug = {part.id: part.vendor.slug for part in order.vendor_orders}
+        legs = {(leg.method, slug.get(leg.vendor_order_id, "delivery")): leg for leg in legs_of(uow, order)}
+        assert {key: leg.amount for key, leg in legs.items()} == {
+            (PaymentMethod.QR_BILL, "ferme-test"): D("4.80"),
+            (PaymentMethod.QR_BILL, "cave-test"): D("14.50"),
+            (PaymentMethod.QR_BILL, "delivery"): D("7.00"),  # the fee: for the whole order
+            (PaymentMethod.LEMAN, "ferme-test"): D("4.80"),  # the cave takes no Léman: no leg
+        }
+        assert len({leg.reference for leg in legs.values()}) == 4
+        assert all(is_valid_qrr(leg.reference) for (method, _), leg in legs.items() if method == PaymentMethod.QR_BILL)
+        refs = {key: (leg.reference, leg.amount) for key, leg in legs.items()}
+        confirm_leg(uow, legs[PaymentMethod.QR_BILL, "delivery"], D("7.00"), "bank:fee")
+        confirm_leg(uow, legs[PaymentMethod.LEMAN, "ferme-test"], D("4.80"), "0xferme")
+        uow.commit()
+
+    # The farm's francs come by bank: the farm's part is paid, the cave's is still waiting for its own.
+    reference, amount = refs[PaymentMethod.QR_BILL, "ferme-test"]
+    assert _import(app, camt054(("E9", reference, str(amount)))).paid == [(reference, amount)]
+    with app.db.uow() as uow:
+        order = get_order(uow, number)
+        assert {p.vendor.slug: p.status for p in order.vendor_orders} == {
+            "ferme-test": OrderStatus.PAID,
+            "cave-test": OrderStatus.PLACED,
+        }
+        assert payment_state(uow, order).state == "partial"
+    reference, amount = refs[PaymentMethod.QR_BILL, "cave-test"]
+    _import(app, camt054(("E10", reference, str(amount))))
+    assert _status(app, number) == OrderStatus.PAID
+
+
+def test_an_unknown_money_flow_is_refused_with_a_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from marketplace.settings import DEFAULT_CONFIG
+
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('money_flow = "order"', 'money_flow = "weekly"')
+    config = tmp_path / "town.toml"
+    config.write_text(text.replace('data_dir = "../var/geneva"', f'data_dir = "{tmp_path}"'), encoding="utf-8")
+    with pytest.raises(SettingsError, match="money_flow 'weekly' must be one of order, vendor_order"):
+        load_settings(config, environ={})

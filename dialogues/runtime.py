@@ -208,6 +208,7 @@ class Servers:
         env = dict(os.environ) | {
             "SMARTKET_CONFIG": str(self.settings.config_path),
             "SMARTKET_ACTIONS_PORT": str(self.actions_port),
+            "SMARTKET_DATA_DIR": str(self.settings.data_dir),  # payment files go where the bot reads them
         }
         if self.settings.database_url_override:
             env["DATABASE_URL"] = self.settings.database_url_override

@@ -93,6 +93,20 @@ class Commands:
         parsed = command_of(text)
         return parsed is not None and parsed[0] in DIRECT
 
+    def menu_for(self, address: str) -> tuple[str, tuple[str, ...]]:
+        """The person's language and the work commands their memberships give them (none for consumers)."""
+        with self.app.db.uow() as uow:
+            person = person_for_chat(uow, address)
+            roles = {m.role for m in person.memberships}
+            lang = person.language
+            uow.commit()
+        commands: tuple[str, ...] = ()
+        if Role.VENDOR_MEMBER in roles:
+            commands += ("orders", "products", "stock", "price", "available", "unavailable", "ready")
+        if Role.COURIER in roles:
+            commands += ("runs", "picked", "delivered")
+        return lang, commands
+
     def is_vendor(self, address: str) -> bool:
         with self.app.db.uow() as uow:
             person = person_for_chat(uow, address)

@@ -18,7 +18,7 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from aiolimiter import AsyncLimiter
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
@@ -32,7 +32,7 @@ from telegram.ext import (
 )
 
 from bot.channel import ChannelConfigError
-from bot.commands import Incoming
+from bot.commands import Incoming, command_of
 from bot.dispatcher import PermanentSendError, TemporarySendError
 from bot.rasa_client import BotMessage, Button
 from bot.router import MENU, Router
@@ -205,6 +205,18 @@ class TelegramChannel:
             commands = [BotCommand(c, translate(f"bot.menu.{c}", lang or self.languages[0])) for c in MENU]
             await app.bot.set_my_commands(commands, language_code=lang or None)
 
+    async def _register_work_commands(self, chat_id: int, address: str) -> None:
+        """A linked vendor or courier gets their own commands in this chat's menu, in their language."""
+        lang, work = await asyncio.to_thread(self.router.commands.menu_for, address)
+        if not work:
+            return
+        commands = [BotCommand(c, translate(f"bot.menu.work.{c}", lang)) for c in work]
+        commands += [BotCommand(c, translate(f"bot.menu.{c}", lang)) for c in MENU if c not in work]
+        try:
+            await self.app.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+        except TelegramError as exc:  # the menu is a convenience: the commands work without it
+            log.warning("Telegram: no command menu for chat %s: %s", chat_id, exc)
+
     # --- incoming ------------------------------------------------------------------------------
 
     @staticmethod
@@ -223,8 +235,11 @@ class TelegramChannel:
         if message is None or update.effective_user is None or update.effective_user.is_bot:
             return
         async with self._lock(message.chat_id):
-            replies = await self.router.handle(self.incoming(update, message.text or ""))
+            incoming = self.incoming(update, message.text or "")
+            replies = await self.router.handle(incoming)
             await self.send(message.chat_id, replies)
+            if (command_of(incoming.text) or ("",))[0] == "link":
+                await self._register_work_commands(message.chat_id, incoming.address)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button: a page turn, or a payload for the router. Always answered."""

@@ -106,6 +106,12 @@ def test_a_full_purchase_with_inline_buttons_and_the_vendor_told_at_once(stack: 
     fake, _ = telegram
     vendor = TelegramUser(fake)
     assert "Abeilles" in "\n".join(m.text for m in vendor.say(f"/link {link_code(stack, 'abeilles-du-saleve')}"))
+    deadline = time.monotonic() + 10  # the menu is set just after the answer
+    while not fake.commands_for({"type": "chat", "chat_id": vendor.id}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    menu = {c["command"]: c["description"] for c in fake.commands_for({"type": "chat", "chat_id": vendor.id})}
+    assert {"stock", "price", "products", "ready", "orders"} <= set(menu)  # the vendor's own menu, in French
+    assert menu["orders"] == "Commandes à préparer" and "runs" not in menu
 
     buyer = TelegramUser(fake)
     welcome = buyer.say("/start")

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import measure
 from bot.__main__ import build_process
 from bot.rasa_client import RasaClient
 from catalog.demo import load_demo
@@ -39,28 +37,6 @@ from marketplace.settings import DEFAULT_CONFIG, load_settings
 from tests.support.telegram_api import FakeTelegramAPI
 
 MESSAGES = ["je cherche du miel", "any cheese?", "ich suche brot", "mon panier", "du fromage d'alpage", "merci"]
-
-
-def summary(samples: list[float], elapsed: float) -> tuple[float, float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)], len(ordered) / elapsed
-
-
-def run_users(users: int, turns: int, one_turn) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
-    samples: list[float] = []
-    lock = threading.Lock()
-
-    def person(u: int) -> None:
-        for t in range(turns):
-            start = time.perf_counter()
-            one_turn(u, t)
-            with lock:
-                samples.append((time.perf_counter() - start) * 1000)
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(users) as pool:
-        list(pool.map(person, range(users)))
-    return summary(samples, time.perf_counter() - start)
 
 
 def main() -> None:
@@ -103,8 +79,8 @@ def main() -> None:
             for warm in range(3):
                 bare(999, warm)
                 through_bot(999, warm)
-            bare_figures = run_users(args.users, args.turns, bare)
-            bot_figures = run_users(args.users, args.turns, through_bot)
+            bare_figures = measure(bare, args.users, args.turns)
+            bot_figures = measure(through_bot, args.users, args.turns)
             asyncio.run_coroutine_threadsafe(process.stop(), loop).result(60)
             loop.call_soon_threadsafe(loop.stop)
         db.dispose()

@@ -24,13 +24,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import measure
 from bot.rasa_client import RasaClient
 from catalog.demo import load_demo
 from dialogues.runtime import DIALOGUES, Servers, model_path, rasa_env, rasa_server_command, train
@@ -57,26 +56,6 @@ class StubActions(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
-
-
-def measure(call: Callable[[int, int], None], conversations: int, turns: int) -> tuple[float, float, float]:
-    """p50 and p95 latency (ms) of one turn and turns per second, `conversations` at a time."""
-    samples: list[float] = []
-    lock = threading.Lock()
-
-    def conversation(c: int) -> None:
-        for t in range(turns):
-            start = time.perf_counter()
-            call(c, t)
-            with lock:
-                samples.append((time.perf_counter() - start) * 1000)
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(conversations) as pool:
-        list(pool.map(conversation, range(conversations)))
-    elapsed = time.perf_counter() - start
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)], len(samples) / elapsed
 
 
 def row(name: str, figures: tuple[float, float, float]) -> str:

@@ -24,16 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.timing import measure
+from bench.common import demo_marketplace, measure
 from bot.__main__ import build_process
 from bot.rasa_client import RasaClient
-from catalog.demo import load_demo
 from catalog.services import CatalogSearch
 from dialogues.runtime import Servers, train
-from marketplace import migrate
 from marketplace.bootstrap import App
-from marketplace.db import Database
-from marketplace.settings import DEFAULT_CONFIG, load_settings
 from tests.support.telegram_api import FakeTelegramAPI
 
 MESSAGES = ["je cherche du miel", "any cheese?", "ich suche brot", "mon panier", "du fromage d'alpage", "merci"]
@@ -47,13 +43,7 @@ def main() -> None:
 
     train()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-        settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": tmp})
-        db = Database(url)
-        migrate.upgrade(db)
-        with db.uow() as uow:
-            load_demo(uow)
-            uow.commit()
+        settings, db = demo_marketplace(tmp)
         with (
             Servers(settings, rasa_port=5205, actions_port=5255, log_dir=Path(tmp) / "logs") as servers,
             FakeTelegramAPI(flood_limits=False) as fake,

@@ -29,12 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.timing import measure
+from bench.common import demo_marketplace, measure
 from bot.rasa_client import RasaClient
-from catalog.demo import load_demo
 from dialogues.runtime import DIALOGUES, Servers, model_path, rasa_env, rasa_server_command, train
-from marketplace import migrate
-from marketplace.db import Database
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 
 # The same searches typed, and as pressed buttons (their payloads).
@@ -72,13 +69,8 @@ def main() -> None:
 
     train()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-        settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": tmp})
-        db = Database(url)
-        migrate.upgrade(db)
-        with db.uow() as uow:
-            load_demo(uow)
-            uow.commit()
+        settings, db = demo_marketplace(tmp)
+        url = settings.database_url
         stub = ThreadingHTTPServer(("127.0.0.1", 0), StubActions)
         threading.Thread(target=stub.serve_forever, daemon=True).start()
         bare_settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": f"{tmp}/bare"})

@@ -101,20 +101,19 @@ def _advance(uow: UnitOfWork, part: VendorOrder, target: OrderStatus, courier: P
         move_part(uow, part, step, courier)
 
 
-def mark_picked_up(uow: UnitOfWork, courier: Person, number: str) -> Order:
-    """The courier took the goods of every open part of the order."""
+def _advance_order(uow: UnitOfWork, courier: Person, number: str, step: OrderStatus) -> Order:
     order = _courier_order(uow, courier, number)
     for part in order.vendor_orders:
         if OrderStatus(part.status) not in CLOSED:
-            _advance(uow, part, OrderStatus.OUT_FOR_DELIVERY, courier)
+            _advance(uow, part, step, courier)
     uow.session.flush()
     return order
+
+
+def mark_picked_up(uow: UnitOfWork, courier: Person, number: str) -> Order:
+    """The courier took the goods of every open part of the order."""
+    return _advance_order(uow, courier, number, OrderStatus.OUT_FOR_DELIVERY)
 
 
 def mark_delivered(uow: UnitOfWork, courier: Person, number: str) -> Order:
-    order = _courier_order(uow, courier, number)
-    for part in order.vendor_orders:
-        if OrderStatus(part.status) not in CLOSED:
-            _advance(uow, part, OrderStatus.DELIVERED, courier)
-    uow.session.flush()
-    return order
+    return _advance_order(uow, courier, number, OrderStatus.DELIVERED)

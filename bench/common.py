@@ -1,4 +1,4 @@
-"""Latency and throughput of a call made by many concurrent users: shared by the benchmarks."""
+"""What the benchmarks share: a demo marketplace in a temporary database, and latency/throughput figures."""
 
 from __future__ import annotations
 
@@ -7,6 +7,23 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+
+from catalog.demo import load_demo
+from marketplace import migrate
+from marketplace.db import Database
+from marketplace.settings import DEFAULT_CONFIG, Settings, load_settings
+
+
+def demo_marketplace(folder: str) -> tuple[Settings, Database]:
+    """The demo catalog in a fresh SQLite database inside `folder` (also the data directory)."""
+    url = f"sqlite:///{folder}/bench.sqlite3"
+    settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": folder})
+    db = Database(url)
+    migrate.upgrade(db)
+    with db.uow() as uow:
+        load_demo(uow)
+        uow.commit()
+    return settings, db
 
 
 def measure(call: Callable[[int, int], object], users: int, turns: int) -> tuple[float, float, float]:

@@ -16,6 +16,7 @@ from catalog.models import Product
 from checkout.models import Order
 from checkout.status import OrderStatus
 from marketplace.accounts import ChatIdentity
+from tests.e2e.conftest import Conversation
 
 pytestmark = pytest.mark.e2e
 
@@ -117,6 +118,16 @@ def test_a_complete_purchase_in_english_with_pickup(stack, english):
     order = order_of(english.stack, number[0])
     assert (order["mode"], order["payment"]) == ("pickup", "on_delivery")
     assert order["lines"] == [("SEY-GRU-1", 1)]
+
+
+def test_an_italian_shopper_is_understood_and_answered_in_italian(stack):
+    italian = Conversation(stack, stack.new_sender(), "it", [])
+    found = italian.say("cerco del miele")
+    assert "Ecco che cosa ho trovato" in found and "Miel" in found
+    italian.press(italian.buttons[0][0])  # the first honey, into the basket
+    assert "Il suo carrello:" in italian.say("mostrami il carrello")
+    assert "Consegna a domicilio o ritiro?" in italian.say("voglio ordinare")
+    assert "A quale codice postale" in italian.say("consegna a domicilio")
 
 
 def test_a_question_in_the_middle_of_checkout_then_back_to_it(stack, french):

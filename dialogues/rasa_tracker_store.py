@@ -33,26 +33,33 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         if fetch_events_from_all_sessions:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        event = self.SQLEvent
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
-            # Light columns first, to choose where the window starts; then the data of that window only.
-            meta = query.with_entities(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.action_name).all()
-            start = self._window_start(meta)
-            rows = query.filter(self.SQLEvent.id >= meta[start].id).all() if meta else []
-        if not rows or not self.domain:
+            newest_first = query.order_by(None).order_by(event.id.desc())
+            # Light columns of the latest events only (never the whole session: that grows with every turn),
+            # to choose where the window starts.
+            meta = newest_first.with_entities(event.id, event.type_name).limit(self.window * 2).all()[::-1]
+            if not meta:
+                return None
+            start_id = meta[self._window_start([m.type_name for m in meta])].id
+            # A form still open is loaded from its start, however far back (its state lives in that event).
+            loop = newest_first.with_entities(event.id, event.action_name).filter(event.type_name == "active_loop")
+            last_loop = loop.first()
+            if last_loop is not None and last_loop.action_name and last_loop.id < start_id:
+                start_id = last_loop.id
+            rows = query.filter(event.id >= start_id).all()
+            skipped = query.filter(event.id < start_id).count()
+        if not self.domain:
             return None
-        self._skipped[sender_id] = start
+        self._skipped[sender_id] = skipped
         return DialogueStateTracker.from_dict(sender_id, [json.loads(r.data) for r in rows], self.domain.slots)
 
-    def _window_start(self, meta: list[Any]) -> int:
-        """Index of the first event to load: the latest `window` events, starting on a user message,
-        and never after the start of a form that is still active (its state lives in that event)."""
-        start = max(0, len(meta) - self.window)
-        while start > 0 and meta[start].type_name != "user":
+    def _window_start(self, types: list[str]) -> int:
+        """Index of the first event to load: the latest `window` events, starting on a user message."""
+        start = max(0, len(types) - self.window)
+        while start > 0 and types[start] != "user":
             start -= 1
-        last_loop = next((i for i in range(len(meta) - 1, -1, -1) if meta[i].type_name == "active_loop"), None)
-        if last_loop is not None and meta[last_loop].action_name and last_loop < start:
-            start = last_loop
         return start
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:

@@ -42,11 +42,12 @@ def chat_address(sender_id: str) -> str:
         return f"terminal:{sender_id}"
 
 
-EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for an intent triggered over its HTTP API (a pressed button)
+EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for an intent triggered over its HTTP API (trigger_intent)
 
 
 def typed_text(tracker: Tracker) -> str:
-    """What the person typed; empty for an intent triggered directly (a button), whose values are entities."""
+    """What the person typed; empty for an intent triggered over Rasa's API, whose values are entities.
+    (Our buttons send `/intent{...}` payloads as text; the form's own reader skips those.)"""
     text = tracker.latest_message.get("text") or ""
     return "" if text.startswith(EXTERNAL_PREFIX) else text
 

@@ -22,9 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
+from bootstrap import App, build_app
 from catalog import csv_io
 from catalog.audit import audit_trail
-from catalog.demo import load_demo
 from catalog.models import Product
 from catalog.services import (
     ProductDraft,
@@ -43,6 +43,7 @@ from checkout.models import Order, VendorOrder
 from checkout.runs import run_for
 from checkout.services import change_status, get_order, list_orders
 from checkout.status import OrderStatus
+from demo import load_demo
 from marketplace import migrate, outbox
 from marketplace.accounts import (
     ApprovalStatus,
@@ -53,7 +54,6 @@ from marketplace.accounts import (
     get_organisation,
 )
 from marketplace.accounts import set_organisation_status as set_status
-from marketplace.bootstrap import App, build_app
 from marketplace.errors import MarketplaceError
 from marketplace.i18n import error_message, format_chf, translate
 from marketplace.linking import create_link_code

@@ -25,11 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import demo_marketplace, measure
+from bootstrap import App
 from bot.__main__ import build_process
 from bot.rasa_client import RasaClient
 from catalog.services import CatalogSearch
 from dialogues.runtime import Servers, train
-from marketplace.bootstrap import App
 from tests.support.telegram_api import FakeTelegramAPI
 
 MESSAGES = ["je cherche du miel", "any cheese?", "ich suche brot", "mon panier", "du fromage d'alpage", "merci"]

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from catalog.demo import load_demo
+from demo import load_demo
 from marketplace import migrate
 from marketplace.db import Database
 from marketplace.settings import DEFAULT_CONFIG, Settings, load_settings

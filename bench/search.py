@@ -24,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, insert, text
 
-from catalog.demo import load_demo
 from catalog.models import Product
 from catalog.search import IndexedProduct, SearchIndex
 from catalog.services import CatalogSearch, bump_revision
 from catalog.taxonomy import categories
 from catalog.text import fold
+from demo import load_demo
 from marketplace import migrate
 from marketplace.accounts import OrganisationKind, add_organisation
 from marketplace.db import Database

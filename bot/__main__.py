@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bootstrap import App, build_app
 from bot.channel import Channel, ChannelConfigError
 from bot.commands import Commands
 from bot.dispatcher import OutboxDispatcher
@@ -34,7 +35,6 @@ from bot.payment_jobs import LemanWebhook, PaymentJobs
 from bot.rasa_client import DEFAULT_URL, AsyncRasaClient
 from bot.router import Router
 from marketplace import migrate
-from marketplace.bootstrap import App, build_app
 
 log = logging.getLogger("bot")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bootstrap import App
 from bot.rasa_client import BotMessage, Button
 from catalog.services import ProductView, list_products, match_own_product, parse_decimal, set_availability, set_price
 from catalog.services import set_stock as set_product_stock
@@ -25,7 +26,6 @@ from checkout.runs import courier_company, mark_delivered, mark_picked_up, run_f
 from checkout.services import change_status, vendor_orders
 from checkout.status import OrderStatus
 from marketplace.accounts import Organisation, Person, Role, person_for_chat, remember_reply_to
-from marketplace.bootstrap import App
 from marketplace.db import UnitOfWork
 from marketplace.errors import MarketplaceError, NotLinked
 from marketplace.i18n import error_message, format_chf, format_slot, translate, unit_label

@@ -37,11 +37,12 @@ from nio.api import RoomPreset
 
 from bot.channel import ChannelConfigError
 from bot.commands import Incoming
+from bot.cursors import read_cursor, save_cursor
 from bot.dispatcher import PermanentSendError, TemporarySendError
 from bot.rasa_client import BotMessage, Button
 from bot.router import Router
 from catalog.text import fold
-from marketplace.accounts import person_for_chat, read_cursor, remember_reply_to, save_cursor
+from marketplace.accounts import person_for_chat, remember_reply_to
 from marketplace.db import Database
 from marketplace.i18n import translate
 

@@ -17,7 +17,7 @@ import httpx
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from marketplace.bootstrap import App
+from bootstrap import App
 from payments.deadlines import cancel_overdue
 from payments.leman import (
     COMPLETED,

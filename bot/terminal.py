@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from bot.rasa_client import BotMessage, Button, RasaClient
-from catalog.demo import DEMO_CONSUMER, vendor_chat_address
+from demo import DEMO_CONSUMER, vendor_chat_address
 from dialogues.runtime import RasaSetupError, Servers
 from marketplace.i18n import translate
 from marketplace.settings import load_settings

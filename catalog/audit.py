@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.accounts import Person, utcnow
+from marketplace.accounts import Person
+from marketplace.clock import utcnow
 from marketplace.db import Base, UnitOfWork
 
 

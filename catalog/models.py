@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.accounts import Organisation, utcnow
+from marketplace.accounts import Organisation
+from marketplace.clock import utcnow
 from marketplace.db import Base
 
 # Quantities are Decimals: loose goods sell by the kg or litre (0.5 kg); other units are whole.

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Amount, Product, Quantity
 from checkout.status import OrderStatus, summarise
-from marketplace.accounts import Organisation, Person, utcnow
+from marketplace.accounts import Organisation, Person
+from marketplace.clock import utcnow
 from marketplace.db import Base
 
 

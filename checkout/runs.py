@@ -15,7 +15,7 @@ from checkout.status import CLOSED, OrderStatus
 from marketplace.accounts import Organisation, Person, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotACourier, OrderNotFound
-from payments.split import round_cash
+from marketplace.money import round_cash
 
 
 @dataclass(frozen=True)

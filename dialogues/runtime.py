@@ -111,7 +111,7 @@ def rasa_env() -> dict[str, str]:
     env |= {"RASA_TELEMETRY_ENABLED": "false", "LOG_LEVEL": "WARNING"}
     # Rasa's training cache goes next to the models, not into the checkout.
     env["RASA_CACHE_DIRECTORY"] = str(cache_dir() / "rasa-training-cache")
-    env["PYTHONPATH"] = str(DIALOGUES)  # for rasa_tracker_store.py, and nothing of the Python 3.11 side
+    env["PYTHONPATH"] = str(DIALOGUES / "rasa_plugins")  # our Rasa plug-ins, and nothing of the Python 3.11 side
     return env
 
 

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.accounts import Membership, Organisation, Person, add_member, get_organisation, utcnow
+from marketplace.accounts import Membership, Organisation, Person, add_member, get_organisation
+from marketplace.clock import utcnow
 from marketplace.db import Base, UnitOfWork
 from marketplace.errors import InvalidLinkCode
 

@@ -4,7 +4,8 @@ Rules (all amounts in CHF unless said otherwise):
 - a line total is unit price x quantity, rounded half-up to the currency's precision (centimes);
 - VAT included in a VAT-inclusive amount is gross x rate / (100 + rate), half-up, per VAT rate;
 - a commission is amount x pct / 100, half-up;
-- the part payable in local currency is rounded *down*, so it never exceeds the vendor's accepted share.
+- the part payable in local currency is rounded *down*, so it never exceeds the vendor's accepted share;
+- cash is counted in 5 centimes: the final total is rounded half-up to 0.05 with a separate rounding line.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def round_half_up(amount: Decimal, currency: str = "CHF") -> Decimal:
 
 def round_down(amount: Decimal, currency: str = "CHF") -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_DOWN)
+
+
+CASH_STEP = Decimal("0.05")
+
+
+def round_cash(amount: Decimal) -> tuple[Decimal, Decimal]:
+    """Cash and paper Léman are counted in 5 centimes: (rounded total, rounding line), on the final total."""
+    rounded = ((amount / CASH_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP) * CASH_STEP).quantize(quantum("CHF"))
+    return rounded, rounded - amount
 
 
 def percent_of(amount: Decimal, pct: Decimal | int, currency: str = "CHF") -> Decimal:

@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.accounts import ChatIdentity, Person, utcnow
+from marketplace.accounts import ChatIdentity, Person
+from marketplace.clock import utcnow
 from marketplace.db import Base, UnitOfWork
 
 MAX_ATTEMPTS = 8

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from checkout.models import Order, VendorOrder
 from checkout.services import move_part
 from checkout.status import OrderStatus
-from marketplace.accounts import utcnow
+from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
 from marketplace.settings import Settings
 from payments.models import LegStatus

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Amount
 from checkout.models import Order
-from marketplace.accounts import utcnow
+from marketplace.clock import utcnow
 from marketplace.db import Base
 
 

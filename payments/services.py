@@ -16,13 +16,15 @@ from sqlalchemy import select
 from checkout.models import Order, VendorOrder
 from checkout.services import move_part
 from checkout.status import OrderStatus
-from marketplace.accounts import Person, utcnow
+from marketplace.accounts import Person
+from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
 from marketplace.errors import InvalidInput
+from marketplace.money import round_cash
 from marketplace.settings import Settings
 from payments.models import LegStatus, PaymentLeg, PaymentMethod
 from payments.references import creditor_reference, qrr_reference
-from payments.split import CENT, Leg, VendorShare, round_cash, split
+from payments.split import CENT, Leg, VendorShare, split
 
 ZERO = Decimal("0.00")
 

@@ -51,9 +51,3 @@ def split(parts: list[VendorShare], delivery_fee: Decimal, leman_wanted: Decimal
         legs.append(Leg(None, delivery_fee, Decimal("0.00")))
     return legs
 
-
-def round_cash(amount: Decimal) -> tuple[Decimal, Decimal]:
-    """Cash and paper Léman are counted in 5 centimes: (rounded total, rounding line), on the final total."""
-    rounded = (amount / Decimal("0.05")).quantize(Decimal(1), rounding="ROUND_HALF_UP") * Decimal("0.05")
-    rounded = rounded.quantize(CENT)
-    return rounded, rounded - amount

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from bootstrap import App
 from catalog.services import CatalogSearch, ProductDraft, upsert_product
 from marketplace import migrate
 from marketplace.accounts import OrganisationKind, Person, add_member, add_organisation, person_for_chat
-from marketplace.bootstrap import App
 from marketplace.db import Base, Database
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 

@@ -17,8 +17,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from marketplace.accounts import Person, parse_chat_address, person_for_chat
-from marketplace.bootstrap import App, build_app
+from bootstrap import App, build_app
+from bot.addresses import parse_chat_address
+from marketplace.accounts import Person, person_for_chat
 from marketplace.db import UnitOfWork
 from marketplace.errors import InvalidInput, MarketplaceError
 from marketplace.i18n import error_message, format_chf, format_slot, translate

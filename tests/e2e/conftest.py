@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from bootstrap import App
 from bot.__main__ import BotProcess, build_process
 from bot.rasa_client import BotMessage, RasaClient
-from catalog.demo import load_demo
 from catalog.services import CatalogSearch
+from demo import load_demo
 from dialogues.runtime import Servers
 from marketplace import migrate
-from marketplace.bootstrap import App
 from marketplace.db import Database
 from marketplace.linking import create_link_code
 from marketplace.settings import DEFAULT_CONFIG, Settings, load_settings

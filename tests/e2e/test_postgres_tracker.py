@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from bot.rasa_client import RasaClient
-from catalog.demo import load_demo
+from demo import load_demo
 from dialogues.runtime import Servers
 from marketplace import migrate
 from marketplace.db import Database

@@ -4,13 +4,13 @@ from decimal import Decimal
 
 import pytest
 
+from bot.addresses import parse_chat_address
 from catalog.services import set_price, set_stock
 from marketplace.accounts import (
     OrganisationKind,
     Role,
     add_member,
     add_organisation,
-    parse_chat_address,
     person_for_chat,
     roles_of,
 )

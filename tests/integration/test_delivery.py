@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bootstrap import App
 from checkout.delivery import SlotBooking, add_slot, add_zone, available_slots, book_slot
 from checkout.services import DeliveryChoice, add_to_basket, cancel_order, place_order
 from marketplace.accounts import OrganisationKind, add_organisation, person_for_chat
-from marketplace.bootstrap import App
 from marketplace.errors import SlotFull
 from tests.conftest import person
 

@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from bootstrap import App
 from bot.dispatcher import OutboxDispatcher, PermanentSendError, TemporarySendError
 from checkout.services import DeliveryChoice, add_to_basket, change_status, place_order
 from checkout.status import OrderStatus
 from marketplace import outbox
-from marketplace.accounts import utcnow
-from marketplace.bootstrap import App
+from marketplace.clock import utcnow
 from marketplace.outbox import OutboxMessage, OutboxStatus
 from tests.conftest import person
 

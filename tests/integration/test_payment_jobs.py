@@ -15,8 +15,8 @@ import aiohttp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bootstrap import App
 from bot.payment_jobs import WEBHOOK_PATH, LemanWebhook, PaymentJobs
-from marketplace.bootstrap import App
 from payments.models import LegStatus, PaymentMethod
 from tests.integration.test_payments import _legs, _leman_order, webhook
 

@@ -13,11 +13,11 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from bootstrap import App
 from catalog.models import Product
 from checkout.services import DeliveryChoice, add_to_basket, get_order, place_order
 from checkout.status import OrderStatus
-from marketplace.accounts import utcnow
-from marketplace.bootstrap import App
+from marketplace.clock import utcnow
 from marketplace.outbox import OutboxMessage
 from marketplace.settings import SettingsError, load_settings
 from payments.camt import BankFileError, import_bank_file

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
+from bootstrap import App
 from bot.commands import Commands, Incoming, command_of
 from catalog.audit import audit_trail
 from catalog.models import Product
 from checkout.services import DeliveryChoice, add_to_basket, get_order, place_order
 from checkout.status import OrderStatus
 from marketplace.accounts import OrganisationKind, add_organisation
-from marketplace.bootstrap import App
 from marketplace.linking import create_link_code
 from payments.services import open_payment, payment_state
 from tests.conftest import person

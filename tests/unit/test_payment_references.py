@@ -7,6 +7,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from marketplace.money import round_cash
 from payments.references import (
     creditor_reference,
     is_valid_creditor_reference,
@@ -14,7 +15,7 @@ from payments.references import (
     mod10_recursive,
     qrr_reference,
 )
-from payments.split import VendorShare, round_cash, split
+from payments.split import VendorShare, split
 
 
 def test_known_references() -> None:

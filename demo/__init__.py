@@ -13,7 +13,7 @@ from catalog.csv_io import ImportReport, import_products
 from marketplace.accounts import Organisation, OrganisationKind, add_member, add_organisation, person_for_chat
 from marketplace.db import UnitOfWork
 
-DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_DIR = Path(__file__).parent / "data"
 DEMO_CONSUMER = "terminal:demo"
 DEMO_ADMIN = "terminal:admin"
 

@@ -113,4 +113,4 @@ def person(uow, person_id: int) -> Person:  # type: ignore[no-untyped-def]
     return uow.session.get(Person, person_id)
 
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "catalog" / "demo"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "data"

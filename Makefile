@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# What pip, Rasa and TensorFlow print during the set-up goes to log files here, not to the terminal.
+LOGS := $(or $(SMARTKET_CACHE),$(HOME)/.cache/smartketplace)/logs
 
 .PHONY: install rasa-install synapse-install model demo chat rasa actions run test test-core test-dialogues test-tracker-postgres lint bench locales clean
 
@@ -10,9 +12,12 @@ install: $(INSTALLED) locales
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "SmartketPlace needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(LOGS)
+	@echo "Installing the project's Python packages in $(VENV): once (again when pyproject.toml changes), a minute or two; output in $(LOGS)/install.log"
+	@{ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } > $(LOGS)/install.log 2>&1 \
+		&& $(BIN)/python -m pip install --upgrade pip >> $(LOGS)/install.log 2>&1 \
+		&& $(BIN)/python -m pip install -e '.[dev]' >> $(LOGS)/install.log 2>&1 \
+		|| { tail -n 20 $(LOGS)/install.log; echo "Installing failed; the whole output is in $(LOGS)/install.log"; exit 1; }
 	touch $(INSTALLED)
 
 # Compiled catalogs (.mo) are built from locales/*/LC_MESSAGES/messages.po, never committed.
@@ -24,8 +29,9 @@ rasa-install: install
 	$(BIN)/python -m dialogues.runtime venv
 
 # Trains only when dialogues/ changed (the model is named after a hash of its training files).
+# Installing Rasa and training say what they do and how long; their output goes to ~/.cache/smartketplace/logs.
 model: rasa-install
-	$(BIN)/python admin_cli.py rasa train
+	$(BIN)/python -m dialogues.runtime train
 
 demo: model
 	$(BIN)/python admin_cli.py db upgrade
@@ -63,7 +69,7 @@ test-core: install
 # Then the channels end to end: Telegram against a local fake of its Bot API, Matrix against a real Synapse.
 test-dialogues: model synapse-install
 	$(BIN)/python -m dialogues.quality
-	$(BIN)/python -m pytest -m e2e tests/e2e tests/support $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 test-tracker-postgres: model
 	$(BIN)/python -m pytest -m e2e tests/e2e/test_postgres_tracker.py $(PYTEST_ARGS)
@@ -72,9 +78,9 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: model
-	$(BIN)/python bench/search.py
-	$(BIN)/python bench/dialogue.py
-	$(BIN)/python bench/channels.py
+	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.dialogue
+	$(BIN)/python -m bench.channels
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,6 +1,6 @@
 """Dialogue benchmark: one user turn through the whole stack, next to two Rasa baselines, in one run.
 
-    .venv/bin/python bench/dialogue.py [--turns 200] [--concurrency 20]
+    .venv/bin/python -m bench.dialogue [--turns 10] [--long 200] [--concurrency 20]
 
 Starts the demo catalog in a temporary SQLite database, the action server and a Rasa server with the
 trained model (SQL tracker store in that same database), then measures:
@@ -16,22 +16,21 @@ Prints figures; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Annotated
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import typer
 
 from bench.common import demo_marketplace, measure
 from bot.rasa_client import RasaClient
-from dialogues.runtime import DIALOGUES, Servers, model_path, rasa_env, rasa_server_command, train
+from dialogues.runtime import DIALOGUES, Servers, model_path, on_screen, rasa_env, rasa_server_command, train
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 
 # The same searches typed, and as pressed buttons (their payloads).
@@ -60,14 +59,13 @@ def row(name: str, figures: tuple[float, float, float]) -> str:
     return f"| {name} | {p50:.0f} | {p95:.0f} | {rate:.1f} |"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--turns", type=int, default=10, help="turns per conversation in the latency runs")
-    parser.add_argument("--long", type=int, default=200, help="length of the long conversation")
-    parser.add_argument("--concurrency", type=int, default=20)
-    args = parser.parse_args()
-
-    train()
+def main(
+    turns: Annotated[int, typer.Option(help="Turns per conversation in the latency runs.")] = 10,
+    long: Annotated[int, typer.Option(help="Length of the long conversation.")] = 200,
+    concurrency: Annotated[int, typer.Option(help="Conversations at a time in the concurrent runs.")] = 20,
+) -> None:
+    """One user turn through the whole stack next to bare /model/parse and a bare REST turn; a long conversation."""
+    train(show=on_screen)
     with tempfile.TemporaryDirectory() as tmp:
         settings, db = demo_marketplace(tmp)
         url = settings.database_url
@@ -102,14 +100,14 @@ def main() -> None:
             for warm in (ours_typed, ours_button, bare_turn, parse):
                 warm(99, 0)
             results = {}
-            for conversations in (1, args.concurrency):
-                results[("parse", conversations)] = measure(parse, conversations, args.turns)
-                results[("bare", conversations)] = measure(bare_turn, conversations, args.turns)
-                results[("typed", conversations)] = measure(ours_typed, conversations, args.turns)
-                results[("button", conversations)] = measure(ours_button, conversations, args.turns)
+            for conversations in (1, concurrency):
+                results[("parse", conversations)] = measure(parse, conversations, turns)
+                results[("bare", conversations)] = measure(bare_turn, conversations, turns)
+                results[("typed", conversations)] = measure(ours_typed, conversations, turns)
+                results[("button", conversations)] = measure(ours_button, conversations, turns)
 
             long_times: list[float] = []
-            for t in range(args.long):
+            for t in range(long):
                 start = time.perf_counter()
                 client.send("telegram:40000", TYPED[t % len(TYPED)], {"language": "fr"})
                 long_times.append((time.perf_counter() - start) * 1000)
@@ -120,18 +118,18 @@ def main() -> None:
 
     print("| turn | p50 ms | p95 ms | turns/s |")
     print("|---|---|---|---|")
-    for conversations in (1, args.concurrency):
+    for conversations in (1, concurrency):
         print(row(f"bare /model/parse, {conversations} conv.", results[("parse", conversations)]))
         print(row(f"bare REST turn (no custom action), {conversations} conv.", results[("bare", conversations)]))
         print(row(f"our turn, typed text, {conversations} conv.", results[("typed", conversations)]))
         print(row(f"our turn, button payload, {conversations} conv.", results[("button", conversations)]))
-    ours20, bare20 = results[("typed", args.concurrency)], results[("bare", args.concurrency)]
-    print(f"\nat {args.concurrency} conversations: our p95 / bare p95 = {ours20[1] / bare20[1]:.2f}, "
+    ours20, bare20 = results[("typed", concurrency)], results[("bare", concurrency)]
+    print(f"\nat {concurrency} conversations: our p95 / bare p95 = {ours20[1] / bare20[1]:.2f}, "
           f"bare throughput / ours = {bare20[2] / ours20[2]:.2f}")  # fmt: skip
     early = statistics.median(long_times[3:8])
     late = statistics.median(long_times[-5:])
-    print(f"long conversation: turn 5 ≈ {early:.0f} ms, turn {args.long} ≈ {late:.0f} ms (ratio {late / early:.2f})")
+    print(f"long conversation: turn 5 ≈ {early:.0f} ms, turn {long} ≈ {late:.0f} ms (ratio {late / early:.2f})")
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

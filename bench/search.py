@@ -1,6 +1,6 @@
 """Search benchmark: latency at 100,000 products, recall@3 on the demo catalog, pg_trgm baseline.
 
-    .venv/bin/python bench/search.py [--products 100000] [--queries 300] [--pg postgresql+psycopg://...]
+    .venv/bin/python -m bench.search [--products 100000] [--queries 300] [--pg postgresql+psycopg://...]
 
 Prints figures; asserts nothing. With --pg (or DATABASE_URL pointing to PostgreSQL) it times the same
 queries with pg_trgm word similarity over the same documents, in a throw-away schema.
@@ -8,20 +8,18 @@ queries with pg_trgm word similarity over the same documents, in a throw-away sc
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 import tomllib
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Annotated
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import typer
 from sqlalchemy import create_engine, insert, text
 
 from catalog.models import Product
@@ -230,16 +228,16 @@ def time_service(db: Database, products: list[IndexedProduct], queries: list[str
     return p50, p95, build
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=300)
+def main(
+    products_count: Annotated[int, typer.Option("--products", help="Synthetic products in the index.")] = 100_000,
+    queries_count: Annotated[int, typer.Option("--queries", help="Shopper-like queries timed.")] = 300,
+    pg: Annotated[str, typer.Option(help="PostgreSQL URL for the pg_trgm baseline (default: DATABASE_URL).")] = "",
+) -> None:
+    """Search latency at 100,000 products, recall@3 on the demo catalog, and a pg_trgm baseline."""
     default_pg = os.environ.get("DATABASE_URL", "")
-    parser.add_argument("--pg", default=default_pg if default_pg.startswith("postgresql") else "")
-    args = parser.parse_args()
-
-    products = synthetic_catalog(args.products)
-    queries = synthetic_queries(args.queries)
+    pg = pg or (default_pg if default_pg.startswith("postgresql") else "")
+    products = synthetic_catalog(products_count)
+    queries = synthetic_queries(queries_count)
     start = time.perf_counter()
     index = SearchIndex(products)
     build = time.perf_counter() - start
@@ -266,8 +264,8 @@ def main() -> None:
               f" (index built from the database in {sbuild:.2f} s)")  # fmt: skip
         db.dispose()
 
-    if args.pg:
-        g50, g95, gbuild = time_pg_trgm(args.pg, products, queries)
+    if pg:
+        g50, g95, gbuild = time_pg_trgm(pg, products, queries)
         print(f"pg_trgm word_similarity baseline: p50 {g50:.2f} ms, p95 {g95:.2f} ms (GIN index build {gbuild:.2f} s)")
         print(f"ratio pg_trgm / our index: p50 x{g50 / p50:.1f}, p95 x{g95 / p95:.1f}")
     else:
@@ -275,4 +273,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

@@ -3,16 +3,21 @@
     python -m bot             talk to a Rasa server already running at RASA_URL
     python -m bot --servers   also start Rasa and the action server (what `make run` does)
 
-TELEGRAM_BOT_TOKEN      a token from @BotFather; long polling unless TELEGRAM_WEBHOOK_URL is set
-TELEGRAM_WEBHOOK_URL    public HTTPS URL Telegram posts updates to (served on TELEGRAM_WEBHOOK_LISTEN,
-                        default 127.0.0.1, port TELEGRAM_WEBHOOK_PORT, default 8443, behind a proxy)
-TELEGRAM_API_URL        a self-hosted Bot API server (default: Telegram's)
-MATRIX_HOMESERVER       e.g. https://matrix.example.org
-MATRIX_USER_ID          e.g. @marche:example.org
-MATRIX_ACCESS_TOKEN     or MATRIX_PASSWORD
-MATRIX_DEVICE_ID        keep it stable across restarts (default SMARTKETPLACE)
-MATRIX_ROOMS            comma-separated room ids the bot may join besides direct chats
-RASA_URL                default http://127.0.0.1:5005
+Environment (`python -m bot --help` lists it too):
+
+TELEGRAM_BOT_TOKEN    a token from @BotFather; long polling unless
+                      TELEGRAM_WEBHOOK_URL is set
+TELEGRAM_WEBHOOK_URL  public HTTPS URL Telegram posts updates to, served on
+                      TELEGRAM_WEBHOOK_LISTEN (127.0.0.1) port
+                      TELEGRAM_WEBHOOK_PORT (8443), behind a proxy
+TELEGRAM_API_URL      a self-hosted Bot API server (default: Telegram's)
+MATRIX_HOMESERVER     e.g. https://matrix.example.org
+MATRIX_USER_ID        e.g. @marche:example.org
+MATRIX_ACCESS_TOKEN   or MATRIX_PASSWORD
+MATRIX_DEVICE_ID      keep it stable across restarts (default SMARTKETPLACE)
+MATRIX_ROOMS          comma-separated room ids the bot may join besides
+                      direct chats
+RASA_URL              default http://127.0.0.1:5005
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from bootstrap import App, build_app
 from bot.channel import Channel, ChannelConfigError
@@ -189,11 +196,23 @@ async def serve(env: Mapping[str, str], with_servers: bool = False) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
+ENVIRONMENT = (__doc__ or "").partition("Environment (`python -m bot --help` lists it too):")[2].strip()
+cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@cli.command(epilog="Environment:\n" + ENVIRONMENT)
+def run(
+    servers: Annotated[
+        bool, typer.Option("--servers", help="Also start Rasa and the action server (what `make run` does).")
+    ] = False,
+) -> None:
+    """Start the chat channels configured by the environment (Telegram, Matrix) and the outbox.
+
+    Without --servers, talks to a Rasa server already running at RASA_URL."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return asyncio.run(serve(os.environ, with_servers="--servers" in argv))
+    raise typer.Exit(asyncio.run(serve(os.environ, with_servers=servers)))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    cli()

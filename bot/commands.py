@@ -1,8 +1,9 @@
 """Direct commands for vendors and couriers (`/stock miel 12`, `/runs`...), the same on every platform.
 
-These do not go through Rasa: they are exact instructions from people at work, answered at once from the
-core. Every command checks who is asking: a vendor only ever sees and changes its own products and
-orders, a courier only its company's runs. Replies are rendered from `locales/` in the person's language.
+These do not go through Rasa: they are exact instructions from people at work, answered at once by the
+core (`work/vendors.py`, `work/couriers.py`, `checkout/runs.py`), which checks who is asking: a vendor
+only ever sees and changes its own products and orders, a courier only its company's runs. This module
+only parses the command and renders the answer from `locales/` in the person's language.
 
 Synchronous (database work): the asyncio bots call `handle` in a worker thread.
 """
@@ -14,23 +15,31 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bootstrap import App
 from bot.rasa_client import BotMessage, Button
-from catalog.services import ProductView, list_products, match_own_product, parse_decimal, set_availability, set_price
-from catalog.services import set_stock as set_product_stock
+from catalog.services import ProductView, parse_decimal
 from catalog.taxonomy import format_quantity
 from catalog.text import fold
-from checkout.runs import courier_company, mark_delivered, mark_picked_up, run_for
-from checkout.services import change_status, vendor_orders
-from checkout.status import OrderStatus
-from marketplace.accounts import Organisation, Person, Role, person_for_chat, remember_reply_to
+from checkout.runs import courier_company, mark_picked_up, run_for
+from marketplace.accounts import Person, Role, person_for_chat, remember_reply_to
 from marketplace.db import UnitOfWork
-from marketplace.errors import MarketplaceError, NotLinked
-from marketplace.i18n import error_message, format_chf, format_slot, translate, unit_label
+from marketplace.errors import MarketplaceError
+from marketplace.i18n import error_message, format_chf, format_slot, resolve_language, translate, unit_label
 from marketplace.linking import redeem_link_code
-from payments.services import cash_due, confirm_on_delivery, payment_state
+from work.couriers import report_delivered
+from work.vendors import (
+    mark_ready,
+    match_own_product,
+    open_orders,
+    own_products,
+    set_availability,
+    set_price,
+    set_stock,
+    vendor_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +48,8 @@ COURIER_COMMANDS = ("runs", "picked", "delivered")
 DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS})
 # `/orders` is a vendor command for vendors, and the consumer's order list (through Rasa) for others.
 SHARED = frozenset({"orders"})
-PENDING = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.PREPARED)
 PAID_WORDS = frozenset({"paid", "paye", "payee", "bezahlt", "pagato", "cash", "ok"})
+CURRENCY_WORDS = frozenset({"CHF", "FR", "SFR"})  # "/price miel CHF 9.50", "/price miel 9.50 fr."
 
 
 @dataclass(frozen=True)
@@ -78,9 +87,11 @@ class Context:
     def t(self, key: str, **params: object) -> str:
         return translate(key, self.lang, **params)
 
-    def vendor(self) -> Organisation | None:
-        membership = next((m for m in self.person.memberships if m.role == Role.VENDOR_MEMBER), None)
-        return membership.organisation if membership else None
+    def unit(self, unit: str) -> str:
+        return unit_label(unit, self.lang)
+
+    def chf(self, amount: Decimal) -> str:
+        return format_chf(amount, self.lang)
 
 
 class Commands:
@@ -89,16 +100,12 @@ class Commands:
         zone = ZoneInfo(app.settings.timezone)
         self._today = today or (lambda: datetime.now(zone).date())
 
-    def is_direct(self, text: str) -> bool:
-        parsed = command_of(text)
-        return parsed is not None and parsed[0] in DIRECT
-
     def menu_for(self, address: str) -> tuple[str, tuple[str, ...]]:
         """The person's language and the work commands their memberships give them (none for consumers)."""
         with self.app.db.uow() as uow:
             person = person_for_chat(uow, address)
             roles = {m.role for m in person.memberships}
-            lang = person.language
+            lang = resolve_language(self.app.settings.languages, chosen=person.language)
             uow.commit()
         commands: tuple[str, ...] = ()
         if Role.VENDOR_MEMBER in roles:
@@ -121,8 +128,13 @@ class Commands:
             person = person_for_chat(uow, incoming.address, incoming.language)
             if incoming.reply_to:
                 remember_reply_to(uow, incoming.address, incoming.reply_to)
-            ctx = Context(uow, person, person.language or incoming.language)
+            # The person's stored language is the one their conversation settled on (the action server
+            # keeps a language chosen in the chat there), so it counts as chosen here.
+            lang = resolve_language(self.app.settings.languages, chosen=person.language, platform=incoming.language)
+            ctx = Context(uow, person, lang)
             try:
+                if name in VENDOR_COMMANDS or name in SHARED:
+                    vendor_of(person)  # people who are no vendor's member are told how to link, whatever they asked
                 replies = getattr(self, f"cmd_{name}")(ctx, args)
                 uow.commit()
             except MarketplaceError as error:
@@ -142,70 +154,49 @@ class Commands:
 
     # --- vendors -------------------------------------------------------------------------------
 
-    def _own_vendor(self, ctx: Context) -> Organisation:
-        vendor = ctx.vendor()
-        if vendor is None:
-            raise NotLinked()
-        return vendor
-
-    def _product(
-        self, ctx: Context, vendor: Organisation, query: str, command: str, tail: str
-    ) -> ProductView | list[BotMessage]:
-        """The vendor's own product `query` names, or a reply asking which one (with buttons)."""
-        match = match_own_product(ctx.uow, vendor.slug, query, ctx.lang)
+    @staticmethod
+    def _product(ctx: Context, query: str, command: str, tail: str) -> ProductView | list[BotMessage]:
+        """The vendor's own product `query` names, or a reply asking which one (its buttons resend the SKU)."""
+        match = match_own_product(ctx.uow, ctx.person, query, ctx.lang)
         if match.exact is not None:
             return match.exact
         if not match.candidates:
-            return [BotMessage(ctx.t("command.product_unknown", product=query))]
+            return [BotMessage(ctx.t("vendor.product_unknown", product=query))]
         buttons = tuple(Button(f"{p.name} ({p.sku})", f"/{command} {p.sku} {tail}".strip()) for p in match.candidates)
-        return [BotMessage(ctx.t("command.product_which", product=query), buttons)]
+        return [BotMessage(ctx.t("vendor.product_which", product=query), buttons)]
 
     def _product_and_value(
         self, ctx: Context, args: list[str], command: str
     ) -> tuple[ProductView | list[BotMessage], str]:
-        vendor = self._own_vendor(ctx)
-        # "/price miel CHF 9.50", "/price miel 9.50 fr.": currency words are not part of the name.
-        words = [a for a in args if a.upper().strip(".") not in ("CHF", "FR", "SFR")]
+        """`/stock miel de foret 12`: the product named by all words but the last, and that last word."""
+        words = [a for a in args if a.upper().strip(".") not in CURRENCY_WORDS]
         if len(words) < 2:
             raise Usage(command)
         query, value = " ".join(words[:-1]), words[-1]
-        return self._product(ctx, vendor, query, command, value), value
+        return self._product(ctx, query, command, value), value
 
     def cmd_stock(self, ctx: Context, args: list[str]) -> list[BotMessage]:
         product, value = self._product_and_value(ctx, args, "stock")
         if isinstance(product, list):
             return product
-        updated = set_product_stock(ctx.uow, ctx.person, product.id, parse_decimal(value, "quantity"))
-        return [
-            BotMessage(
-                ctx.t(
-                    "command.stock.done",
-                    product=product.name,
-                    stock=format_quantity(updated.stock),
-                    unit=unit_label(updated.unit, ctx.lang),
-                )
-            )
-        ]
+        stock = format_quantity(set_stock(ctx.uow, ctx.person, product.id, parse_decimal(value, "quantity")))
+        return [BotMessage(ctx.t("vendor.stock_set", product=product.name, stock=stock, unit=ctx.unit(product.unit)))]
 
     def cmd_price(self, ctx: Context, args: list[str]) -> list[BotMessage]:
         product, value = self._product_and_value(ctx, args, "price")
         if isinstance(product, list):
             return product
         amount = parse_decimal(value.upper().removeprefix("CHF").removesuffix("CHF"), "price")
-        updated = set_price(ctx.uow, ctx.person, product.id, amount)
-        price = format_chf(updated.price_chf, ctx.lang)
+        old, new = ctx.chf(product.price.amount), ctx.chf(set_price(ctx.uow, ctx.person, product.id, amount))
         return [
-            BotMessage(
-                ctx.t("command.price.done", product=product.name, price=price, unit=unit_label(updated.unit, ctx.lang))
-            )
+            BotMessage(ctx.t("vendor.price_set", product=product.name, old=old, new=new, unit=ctx.unit(product.unit)))
         ]
 
     def _availability(self, ctx: Context, args: list[str], available: bool) -> list[BotMessage]:
         command = "available" if available else "unavailable"
-        vendor = self._own_vendor(ctx)
         if not args:
             raise Usage(command)
-        product = self._product(ctx, vendor, " ".join(args), command, "")
+        product = self._product(ctx, " ".join(args), command, "")
         if isinstance(product, list):
             return product
         set_availability(ctx.uow, ctx.person, product.id, available)
@@ -217,62 +208,43 @@ class Commands:
     def cmd_unavailable(self, ctx: Context, args: list[str]) -> list[BotMessage]:
         return self._availability(ctx, args, False)
 
-    def cmd_products(self, ctx: Context, args: list[str]) -> list[BotMessage]:
-        vendor = self._own_vendor(ctx)
-        products = list_products(ctx.uow, ctx.lang, vendor.slug)
+    def cmd_products(self, ctx: Context, _args: list[str]) -> list[BotMessage]:
+        products = own_products(ctx.uow, ctx.person, ctx.lang)
         if not products:
             return [BotMessage(ctx.t("command.products.none"))]
-        lines = [ctx.t("command.products.title", vendor=vendor.name)]
+        lines = [ctx.t("command.products.title", vendor=vendor_of(ctx.person).name)]
         for p in products:
             key = "command.products.line" if p.available else "command.products.line_off"
-            lines.append(
-                ctx.t(
-                    key,
-                    sku=p.sku,
-                    name=p.name,
-                    price=format_chf(p.price.amount, ctx.lang),
-                    unit=unit_label(p.unit, ctx.lang),
-                    stock=format_quantity(p.stock),
-                )
-            )
+            price, stock = ctx.chf(p.price.amount), format_quantity(p.stock)
+            lines.append(ctx.t(key, sku=p.sku, name=p.name, price=price, unit=ctx.unit(p.unit), stock=stock))
         return [BotMessage("\n".join(lines))]
 
-    def cmd_orders(self, ctx: Context, args: list[str]) -> list[BotMessage]:
-        vendor = self._own_vendor(ctx)
-        parts = [v for v in vendor_orders(ctx.uow, ctx.person, vendor.slug) if OrderStatus(v.status) in PENDING]
-        if not parts:
-            return [BotMessage(ctx.t("command.orders.none"))]
-        lines = [ctx.t("command.orders.title", vendor=vendor.name)]
+    def cmd_orders(self, ctx: Context, _args: list[str]) -> list[BotMessage]:
+        work = open_orders(ctx.uow, ctx.person)
+        if not work.orders:
+            return [BotMessage(ctx.t("vendor.orders.none"))]
+        lines = [ctx.t("vendor.orders.title", vendor=work.vendor_name, count=work.count)]
         buttons: list[Button] = []
-        for part in parts[:20]:
-            order = part.order
-            items = ", ".join(
-                f"{format_quantity(line.quantity)} {unit_label(line.unit, ctx.lang)} {line.name}" for line in part.lines
-            )
-            payment = payment_state(ctx.uow, order).state
+        for order in work.orders:
+            status = ctx.t(f"status.{order.status}")
+            if order.payment != "paid":
+                status += ", " + ctx.t(f"payment.state.{order.payment}")
+            items = ", ".join(f"{format_quantity(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in order.items)
+            when, total = format_slot(order.slot, ctx.lang), ctx.chf(order.goods_total)
             lines.append(
-                ctx.t(
-                    "command.orders.line",
-                    order=order.number,
-                    status=ctx.t(f"status.{part.status}")
-                    + ("" if payment == "paid" else f", {ctx.t(f'payment.state.{payment}')}"),
-                    items=items,
-                    total=format_chf(part.goods_total, ctx.lang),
-                    when=format_slot(order.time_slot, ctx.lang),
-                )
+                ctx.t("vendor.orders.line", order=order.number, status=status, when=when, items=items, total=total)
             )
-            if OrderStatus(part.status) is not OrderStatus.PREPARED:
-                buttons.append(
-                    Button(ctx.t("command.orders.ready_button", order=order.number), f"/ready {order.number}")
-                )
+            if order.can_be_marked_ready:
+                title = ctx.t("command.orders.ready_button", order=order.number)
+                buttons.append(Button(title, f"/ready {order.number}"))
+        if work.count > len(work.orders):
+            lines.append(ctx.t("vendor.orders.more", count=work.count - len(work.orders)))
         return [BotMessage("\n".join(lines), tuple(buttons))]
 
     def cmd_ready(self, ctx: Context, args: list[str]) -> list[BotMessage]:
-        vendor = self._own_vendor(ctx)
         if not args:
             raise Usage("ready")
-        order = change_status(ctx.uow, ctx.person, args[0], OrderStatus.PREPARED, vendor_slug=vendor.slug)
-        return [BotMessage(ctx.t("command.ready.done", order=order.number))]
+        return [BotMessage(ctx.t("command.ready.done", order=mark_ready(ctx.uow, ctx.person, args[0])))]
 
     # --- couriers ------------------------------------------------------------------------------
 
@@ -290,16 +262,14 @@ class Commands:
         lines = [ctx.t("command.runs.title", company=run.company, day=day.isoformat())]
         buttons: list[Button] = []
         for number, stop in enumerate(run.stops, 1):
-            items = ", ".join(
-                f"{format_quantity(i.quantity)} {unit_label(i.unit, ctx.lang)} {i.name}" for i in stop.items
-            )
+            items = ", ".join(f"{format_quantity(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in stop.items)
             mark = "✓ " if stop.done else ""
             key = "command.runs.pickup" if stop.kind == "pickup" else "command.runs.drop"
             lines.append(
                 f"{number}. {mark}" + ctx.t(key, order=stop.order, slot=stop.slot, where=stop.where, items=items)
             )
             if stop.collect:
-                lines.append("   " + ctx.t("command.runs.collect", amount=format_chf(stop.collect, ctx.lang)))
+                lines.append("   " + ctx.t("command.runs.collect", amount=ctx.chf(stop.collect)))
             if not stop.done:
                 command = "picked" if stop.kind == "pickup" else "delivered"
                 title = ctx.t(f"command.runs.{command}_button", order=stop.order)
@@ -315,24 +285,17 @@ class Commands:
         return [BotMessage(ctx.t("command.picked.done", order=order.number))]
 
     def cmd_delivered(self, ctx: Context, args: list[str]) -> list[BotMessage]:
+        """`/delivered GE-7K3Q9M` or `/delivered GE-7K3Q9M payé`: delivered, and paid on delivery."""
         if not args:
             raise Usage("delivered")
-        order = mark_delivered(ctx.uow, ctx.person, args[0])
-        replies = [BotMessage(ctx.t("command.delivered.done", order=order.number))]
-        if any(fold(word) in PAID_WORDS for word in args[1:]):
-            confirmed = confirm_on_delivery(ctx.uow, ctx.person, order)
-            if confirmed is not None:
-                collected, rounding = cash_due(order)
-                replies.append(
-                    BotMessage(
-                        ctx.t(
-                            "command.delivered.paid",
-                            order=order.number,
-                            amount=format_chf(collected, ctx.lang),
-                            rounding=format_chf(rounding, ctx.lang),
-                        )
-                    )
-                )
+        paid = any(fold(word).strip() in PAID_WORDS for word in args[1:])
+        delivery = report_delivered(ctx.uow, ctx.person, args[0], paid=paid)
+        replies = [BotMessage(ctx.t("command.delivered.done", order=delivery.order))]
+        if delivery.collected is not None:
+            amount, rounding = ctx.chf(delivery.collected), ctx.chf(delivery.rounding)
+            replies.append(
+                BotMessage(ctx.t("command.delivered.paid", order=delivery.order, amount=amount, rounding=rounding))
+            )
         return replies
 
 

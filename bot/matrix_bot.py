@@ -4,9 +4,9 @@
 - Never answers its own messages, nor anything from before it first started: the sync token is stored
   in the database (before the batch is handled, so a crash can drop an answer but never repeat one),
   and replies use transaction ids derived from the message they answer, which Synapse deduplicates.
-- Buttons become a numbered list; people answer with the number or the button's words.
-- Images are uploaded and sent as `m.image`. Encrypted rooms get a notice that encryption is not
-  supported yet (no maintained pure-Python crypto store to rely on here).
+- Buttons become a numbered list; people answer with the number or the button's words (`NumberedChoices`).
+- Images are uploaded and sent as `m.image`, documents (QR-bill PDFs) as `m.file`. Encrypted rooms get
+  a notice that encryption is not supported yet (no maintained pure-Python crypto store to rely on here).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import hashlib
 import logging
 import mimetypes
 import re
-from collections import defaultdict
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,9 @@ from marketplace.i18n import translate
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
+# A numbered list stops answering numbers after this long: by then "2" is more likely a quantity than a choice.
+CHOICES_TTL = 3600.0
+MAX_CHOICE_ROOMS = 10_000  # rooms whose last list is remembered (the least recently offered are forgotten)
 
 
 def _words(text: str) -> str:
@@ -59,6 +64,49 @@ def _words(text: str) -> str:
 def txn_id(*parts: str) -> str:
     """A transaction id Synapse deduplicates on: the same message sent twice is stored once."""
     return "smk" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+class NumberedChoices:
+    """The buttons last offered in each room, answered by their number or their words.
+
+    A room's list is forgotten as soon as the bot starts another answer there, after `ttl` seconds, and
+    beyond `max_rooms` rooms, so an old list never answers a later number and memory stays bounded."""
+
+    def __init__(
+        self, ttl: float = CHOICES_TTL, max_rooms: int = MAX_CHOICE_ROOMS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl, self.max_rooms, self.clock = ttl, max_rooms, clock
+        self._offered: OrderedDict[str, tuple[float, tuple[Button, ...]]] = OrderedDict()  # oldest offer first
+
+    def __len__(self) -> int:
+        return len(self._offered)
+
+    def offer(self, room_id: str, buttons: tuple[Button, ...]) -> None:
+        now = self.clock()
+        self._offered.pop(room_id, None)
+        if buttons:
+            self._offered[room_id] = (now, buttons)
+        while self._offered and (
+            len(self._offered) > self.max_rooms or now - next(iter(self._offered.values()))[0] > self.ttl
+        ):
+            self._offered.popitem(last=False)
+
+    def forget(self, room_id: str) -> None:
+        self._offered.pop(room_id, None)
+
+    def answer(self, room_id: str, text: str) -> str | None:
+        """The payload of the button this text chooses in the room's live list, if it chooses one."""
+        offered_at, buttons = self._offered.get(room_id, (0.0, ()))
+        if not buttons or self.clock() - offered_at > self.ttl:
+            self.forget(room_id)
+            return None
+        answer = text.strip().rstrip(".)")
+        if answer.isdigit() and 1 <= int(answer) <= len(buttons):
+            return buttons[int(answer) - 1].payload
+        # All of a button's words ("livraison a domicile" for "🚲 Livraison à domicile"); a part of them
+        # ("miel") stays a sentence for Rasa, since people also just type what they look for.
+        said = _words(text)
+        return next((b.payload for b in buttons if said and _words(b.title) == said), None)
 
 
 class MatrixChannel:
@@ -77,6 +125,7 @@ class MatrixChannel:
         device_id: str = "SMARTKETPLACE",
         allowed_rooms: tuple[str, ...] = (),
         default_language: str = "fr",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.router = router
         self.db = db
@@ -90,7 +139,7 @@ class MatrixChannel:
             self.client.user_id = user_id
         self.cursor_name = f"matrix:{user_id}"
         self._token = ""
-        self._choices: dict[str, tuple[Button, ...]] = {}  # room -> buttons last offered there
+        self.choices = NumberedChoices(clock=clock)
         self._known_rooms: dict[str, str] = {}  # person's address -> room we last talked in
         self._warned_encrypted: set[str] = set()
         self._task: asyncio.Task[None] | None = None
@@ -217,22 +266,11 @@ class MatrixChannel:
         text = translate("bot.matrix.encrypted", self.default_language)
         await self._send_content(room_id, {"msgtype": "m.notice", "body": text}, txn_id(room_id, "encrypted"))
 
-    def _choice(self, room_id: str, text: str) -> str | None:
-        """The payload of a numbered choice, answered by its number or its words."""
-        buttons = self._choices.get(room_id, ())
-        answer = text.strip().rstrip(".)")
-        if answer.isdigit() and 1 <= int(answer) <= len(buttons):
-            return buttons[int(answer) - 1].payload
-        # All of a button's words ("livraison a domicile" for "🚲 Livraison à domicile"); a part of them
-        # ("miel") stays a sentence for Rasa, since people also just type what they look for.
-        said = _words(text)
-        return next((b.payload for b in buttons if said and _words(b.title) == said), None)
-
     async def _on_text(self, room_id: str, room: MatrixRoom | None, event: RoomMessageText) -> None:
         address = f"matrix:{event.sender}"
         await asyncio.to_thread(self._remember_room, address, room_id)
         name = room.user_name(event.sender) if room is not None else ""
-        payload = self._choice(room_id, event.body)
+        payload = self.choices.answer(room_id, event.body)
         incoming = Incoming(address, payload or event.body, self.default_language, name or "", room_id)
         replies = await (self.router.press(incoming) if payload else self.router.handle(incoming))
         await self.send(room_id, replies, answering=event.event_id)
@@ -246,18 +284,19 @@ class MatrixChannel:
         return "\n".join(lines)
 
     async def send(self, room_id: str, replies: list[BotMessage], answering: str = "") -> None:
+        self.choices.forget(room_id)  # a new answer begins: the previous list no longer applies, even if this fails
         offered: tuple[Button, ...] = ()
         for index, reply in enumerate(replies):
             key = txn_id(answering or str(id(reply)), str(index))
             if reply.image:
-                await self._send_image(room_id, reply.image, key + "i")
+                await self._send_file(room_id, reply.image, key + "i", "m.image")
             if reply.document:
-                await self._send_image(room_id, reply.document, key + "d", msgtype="m.file")
+                await self._send_file(room_id, reply.document, key + "d", "m.file")
             offered = reply.buttons or offered
             body = self.render(reply)
             if body:
                 await self._send_content(room_id, {"msgtype": "m.text", "body": body}, key)
-        self._choices[room_id] = offered
+        self.choices.offer(room_id, offered)
 
     async def _send_content(self, room_id: str, content: dict[str, Any], tx: str) -> str:
         response = await self.client.room_send(room_id, "m.room.message", content, tx_id=tx)
@@ -271,24 +310,25 @@ class MatrixChannel:
             raise PermanentSendError(str(response))
         raise TemporarySendError(str(response))
 
-    async def _send_image(self, room_id: str, image: str, tx: str, msgtype: str = "m.image") -> None:
+    async def _send_file(self, room_id: str, source: str, tx: str, msgtype: str) -> None:
+        """Upload a URL's or a local file's bytes and post them as `msgtype` (`m.image`, `m.file`)."""
         try:
-            if image.startswith(("http://", "https://")):
-                async with aiohttp.ClientSession() as http, http.get(image) as fetched:
+            if source.startswith(("http://", "https://")):
+                async with aiohttp.ClientSession() as http, http.get(source) as fetched:
                     data = await fetched.read()
             else:
-                data = await asyncio.to_thread(Path(image).read_bytes)
+                data = await asyncio.to_thread(Path(source).read_bytes)
         except (aiohttp.ClientError, OSError) as exc:
-            log.warning("image not sent: %s", exc)
+            log.warning("%s not sent: %s", msgtype, exc)
             return
-        name = Path(image.split("?", 1)[0]).name or "image.png"
+        name = Path(source.split("?", 1)[0]).name or ("image.png" if msgtype == "m.image" else "file")
         mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
         uploaded, _ = await self.client.upload(lambda *_: data, content_type=mime, filename=name, filesize=len(data))
         if not isinstance(uploaded, UploadResponse):
-            log.warning("image upload failed: %s", uploaded)
+            log.warning("%s upload failed: %s", msgtype, uploaded)
             return
         content = {
-            "msgtype": "m.image",
+            "msgtype": msgtype,
             "body": name,
             "url": uploaded.content_uri,
             "info": {"mimetype": mime, "size": len(data)},

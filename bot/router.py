@@ -1,7 +1,7 @@
 """Where a chat message goes: direct vendor/courier commands to `bot.commands`, everything else to Rasa.
 
-Shared by the Telegram and Matrix adapters, which only translate their platform's events into `Incoming`
-and render the `BotMessage`s that come back.
+Shared by every chat adapter (Telegram, Matrix, the terminal chat), which only translate their platform's
+events into `Incoming` and render the `BotMessage`s that come back.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from bot.commands import Incoming, command_of
 from bot.dispatcher import PermanentSendError, TemporarySendError
 from bot.rasa_client import BotMessage, Button
 from bot.router import MENU, Router
-from marketplace.i18n import translate
+from marketplace.i18n import resolve_language, translate
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,8 @@ class ChatRateLimiter(AIORateLimiter):
             self._chat_limiters.popitem(last=False)
         return limiter
 
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[override]
+    # PTB passes every argument by keyword; rate_limit_args (per-call max_retries) has no use here: retries are ours.
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[override]  # noqa: ARG002
         try:
             chat_id = int(data.get("chat_id"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -219,17 +220,16 @@ class TelegramChannel:
 
     # --- incoming ------------------------------------------------------------------------------
 
-    @staticmethod
-    def incoming(update: Update, text: str) -> Incoming:
+    def incoming(self, update: Update, text: str) -> Incoming:
         user = update.effective_user
         assert user is not None
-        lang = (user.language_code or "fr")[:2]
+        lang = resolve_language(self.languages, platform=user.language_code)
         return Incoming(f"telegram:{user.id}", text, lang, user.first_name or "")
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         return self._chat_locks.setdefault(chat_id, asyncio.Lock())
 
-    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_text(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Forward what a person typed; answer in the same chat."""
         message = update.effective_message
         if message is None or update.effective_user is None or update.effective_user.is_bot:
@@ -241,7 +241,7 @@ class TelegramChannel:
             if (command_of(incoming.text) or ("",))[0] == "link":
                 await self._register_work_commands(message.chat_id, incoming.address)
 
-    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_button(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button: a page turn, or a payload for the router. Always answered."""
         query = update.callback_query
         if query is None or query.message is None:
@@ -253,7 +253,8 @@ class TelegramChannel:
             return
         payload = self._payloads.get(data[2:], "") if data.startswith("k:") else data
         if not payload:  # a button from before a restart whose long payload we no longer hold
-            await query.answer(translate("bot.button_expired", (query.from_user.language_code or "fr")[:2]))
+            lang = resolve_language(self.languages, platform=query.from_user.language_code)
+            await query.answer(translate("bot.button_expired", lang))
             return
         await query.answer()
         chat_id = query.message.chat.id
@@ -261,13 +262,13 @@ class TelegramChannel:
             replies = await self.router.press(self.incoming(update, payload))
             await self.send(chat_id, replies)
 
-    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_other(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, voice, photos: say what the bot understands."""
         if update.effective_message and update.effective_user:
-            lang = (update.effective_user.language_code or "fr")[:2]
+            lang = resolve_language(self.languages, platform=update.effective_user.language_code)
             await self.send(update.effective_message.chat_id, [BotMessage(translate("bot.text_only", lang))])
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram handler failed: %s", context.error, exc_info=context.error)
 
     # --- outgoing ------------------------------------------------------------------------------
@@ -367,13 +368,11 @@ class TelegramChannel:
         except OSError:
             return None
 
-    async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str = "") -> None:
-        await self.app.bot.send_document(chat_id, data, filename=filename, caption=html.escape(caption) or None)
-
     # --- outbox --------------------------------------------------------------------------------
 
-    async def deliver(self, destination: str, text: str, key: str) -> str:
-        """Send one outbox message; classify failures for the dispatcher."""
+    async def deliver(self, destination: str, text: str, key: str) -> str:  # noqa: ARG002
+        """Send one outbox message; classify failures for the dispatcher. Telegram takes no idempotency key
+        (`idempotent = False`), so `key` has no use here."""
         try:
             sent = await self.app.bot.send_message(int(destination), html.escape(text), parse_mode=ParseMode.HTML)
         except RetryAfter as exc:

@@ -2,75 +2,119 @@
 
     .venv/bin/python -m bot.terminal [--producer SLUG] [--lang fr]
 
-Buttons are shown as numbered choices: type the number to press one. Inside the chat:
-/producer SLUG talks as a member of that demo vendor, /consumer goes back, /quit leaves.
+What is typed goes through the same router as on Telegram and Matrix: work commands (`/stock miel de
+forêt 12`, `/products`, `/orders`...) to `bot.commands`, everything else to Rasa. Buttons are shown as
+numbered choices: type the number to press one. Terminal-only controls: /producer SLUG talks as a
+member of that demo vendor, /consumer goes back, /quit leaves.
 """
 
 from __future__ import annotations
 
-import argparse
+import asyncio
+import contextlib
 import itertools
-import sys
 import threading
 import time
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from bot.rasa_client import BotMessage, Button, RasaClient
+from bootstrap import build_app
+from bot.commands import Commands, Incoming, command_of
+from bot.rasa_client import AsyncRasaClient, BotMessage, Button
+from bot.router import Router
 from demo import DEMO_CONSUMER, vendor_chat_address
-from dialogues.runtime import RasaSetupError, Servers
+from dialogues.runtime import RasaSetupError, Servers, on_screen, train
 from marketplace.i18n import translate
-from marketplace.settings import load_settings
+
+CHANNEL = "terminal"
+DEFAULT_PRODUCER = "ferme-des-verchers"
+QUIT = frozenset({"quit", "exit"})
 
 console = Console()
 
 
-def render(messages: list[BotMessage], lang: str) -> list[Button]:
+def render(out: Console, messages: list[BotMessage], lang: str) -> list[Button]:
     """Print the assistant's messages; return its buttons, numbered in the order shown."""
     buttons: list[Button] = []
     for message in messages:
         if message.text:
-            console.print(f"[bold green]bot[/bold green]  {message.text}", highlight=False)
+            out.print(f"[bold green]bot[/bold green]  {escape(message.text)}", highlight=False)
         if message.image:
-            console.print(f"      [dim]{translate('terminal.image', lang, path=message.image)}[/dim]")
+            out.print(f"      [dim]{escape(translate('terminal.image', lang, path=message.image))}[/dim]")
         if message.document:
-            console.print(f"      [dim]{translate('terminal.document', lang, path=message.document)}[/dim]")
+            out.print(f"      [dim]{escape(translate('terminal.document', lang, path=message.document))}[/dim]")
         for button in message.buttons:
             buttons.append(button)
-            console.print(f"      [cyan][{len(buttons)}][/cyan] {button.title}", highlight=False)
+            out.print(f"      [cyan][{len(buttons)}][/cyan] {escape(button.title)}", highlight=False)
     return buttons
 
 
-def chat(client: RasaClient, sender: str, lang: str) -> None:
-    buttons: list[Button] = []
-    while True:
+def is_quit(text: str) -> bool:
+    parsed = command_of(text)
+    return parsed is not None and parsed[0] in QUIT
+
+
+class TerminalChat:
+    """One person at the terminal: who they talk as, in which language, and the buttons shown last."""
+
+    def __init__(self, router: Router, sender: str, lang: str, out: Console = console) -> None:
+        self.router, self.sender, self.lang, self.out = router, sender, lang, out
+        self.buttons: list[Button] = []
+
+    async def type_line(self, text: str) -> list[BotMessage]:
+        """One line typed by the person: /producer and /consumer change who they are; a number presses the
+        button shown with it; anything else goes through the router as a chat message. Prints the answer
+        and returns it."""
+        text = text.strip()
+        if not text or self._control(text):
+            return []
+        if text.isdigit() and 1 <= int(text) <= len(self.buttons):
+            answer = await self.router.press(self._incoming(self.buttons[int(text) - 1].payload))
+        else:
+            answer = await self.router.handle(self._incoming(text))
+        self.buttons = render(self.out, answer, self.lang)
+        return answer
+
+    def _incoming(self, text: str) -> Incoming:
+        return Incoming(self.sender, text, self.lang)
+
+    def _control(self, text: str) -> bool:
+        parsed = command_of(text)
+        if parsed is None:
+            return False
+        name, args = parsed
+        if name == "producer":
+            slug = args[0] if args else DEFAULT_PRODUCER
+            self.sender = vendor_chat_address(slug)
+            self.out.print(f"[yellow]{escape(translate('terminal.as_vendor', self.lang, vendor=slug))}[/yellow]")
+            return True
+        if name == "consumer":
+            self.sender = DEMO_CONSUMER
+            self.out.print(f"[yellow]{escape(translate('terminal.as_consumer', self.lang))}[/yellow]")
+            return True
+        return False
+
+
+def chat(session: TerminalChat) -> None:
+    """Read lines until /quit, Ctrl-D or Ctrl-C; each turn runs on one event loop kept for the whole chat."""
+    with asyncio.Runner() as runner:
         try:
-            text = console.input("[bold blue]you[/bold blue]  ").strip()
-        except (EOFError, KeyboardInterrupt):
-            console.print()
-            return
-        if not text:
-            continue
-        if text in ("/quit", "/exit"):
-            return
-        if text.startswith("/producer"):
-            slug = text.partition(" ")[2].strip() or "ferme-des-verchers"
-            sender = vendor_chat_address(slug)
-            console.print(f"[yellow]{translate('terminal.as_vendor', lang, vendor=slug)}[/yellow]")
-            continue
-        if text == "/consumer":
-            sender = DEMO_CONSUMER
-            console.print(f"[yellow]{translate('terminal.as_consumer', lang)}[/yellow]")
-            continue
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
-            text = buttons[int(text) - 1].payload  # a numbered choice sends its button's payload
-        try:
-            answer = client.send(sender, text, {"language": lang})
-            buttons = render(answer, lang)
-        except OSError as exc:
-            console.print(f"[red]{translate('terminal.no_answer', lang, error=exc)}[/red]")
+            while True:
+                try:
+                    text = console.input("[bold blue]you[/bold blue]  ")
+                except (EOFError, KeyboardInterrupt):
+                    console.print()
+                    return
+                if is_quit(text):
+                    return
+                runner.run(session.type_line(text))
+        finally:
+            with contextlib.suppress(Exception):
+                runner.run(session.router.rasa.close())
 
 
 def spinner(message: str, done: threading.Event) -> None:
@@ -84,42 +128,41 @@ def spinner(message: str, done: threading.Event) -> None:
     console.print("\r" + " " * (len(message) + 2) + "\r", end="")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--producer", help="talk as a member of this demo vendor (slug)")
-    parser.add_argument("--lang", default=None, help="language sent as channel metadata (fr, de, it, en)")
-    args = parser.parse_args()
-    settings = load_settings()
-    lang = args.lang or settings.default_language
-    console.print(
-        Panel.fit(
-            escape(translate("terminal.banner", lang, name=settings.name)),
-            border_style="green",
-        )
-    )
-    servers = Servers(settings)
+def main(
+    producer: Annotated[str | None, typer.Option(help="Talk as a member of this demo vendor (slug).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language sent as channel metadata (fr, de, it, en).")] = None,
+) -> None:
+    """Chat with the marketplace in this terminal: Rasa, the action server and the core on this machine.
+
+    Type as on a phone; numbers press buttons. /producer SLUG, /consumer, /quit."""
+    app = build_app()
+    settings = app.settings
+    lang = lang or settings.default_language
+    console.print(Panel.fit(escape(translate("terminal.banner", lang, name=settings.name)), border_style="green"))
     done = threading.Event()
     thread = threading.Thread(target=spinner, args=(translate("terminal.starting", lang), done))
     try:
+        train(show=on_screen)  # the first time only: says so, and how long it takes
         thread.start()
         started = time.monotonic()
-        with servers:
+        with Servers(settings) as servers:
             done.set()
             thread.join()
             console.print(f"[dim]{translate('terminal.ready', lang, seconds=round(time.monotonic() - started))}[/dim]")
-            sender = vendor_chat_address(args.producer) if args.producer else DEMO_CONSUMER
-            chat(RasaClient(servers.rasa_url), sender, lang)
+            router = Router(AsyncRasaClient(servers.rasa_url), Commands(app), CHANNEL)
+            sender = vendor_chat_address(producer) if producer else DEMO_CONSUMER
+            chat(TerminalChat(router, sender, lang))
     except RasaSetupError as exc:
         done.set()
-        console.print(f"[red]{exc}[/red]")
-        return 1
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(1) from exc
     except KeyboardInterrupt:
-        done.set()
+        pass
     finally:
         done.set()
+        app.close()
         console.print(f"[dim]{translate('terminal.stopped', lang)}[/dim]")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    typer.run(main)

@@ -175,3 +175,24 @@ def export_rows(products: Iterable[Product]) -> str:
 def export_products(uow: UnitOfWork) -> str:
     products = uow.session.scalars(select(Product).join(Product.vendor).order_by(Organisation.slug, Product.sku))
     return export_rows(products)
+
+
+def draft_of(product: Product) -> ProductDraft:
+    """The product as it stands, in the form an import row or the admin's `product add` gives (change some
+    fields with `dataclasses.replace`, then `upsert_product`)."""
+    return ProductDraft(
+        vendor=product.vendor.slug,
+        sku=product.sku,
+        names=dict(product.names),
+        descriptions=dict(product.descriptions),
+        category=product.category,
+        unit=product.unit,
+        price_chf=product.price_chf,
+        vat_class=product.vat_class,
+        stock=product.stock,
+        labels=list(product.labels),
+        origin_place=product.origin_place,
+        origin_km=product.origin_km,
+        photo_url=product.photo_url,
+        available=product.available,
+    )

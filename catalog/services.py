@@ -6,20 +6,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from threading import Lock
 
-from rapidfuzz import fuzz
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import joinedload
 
-from catalog.audit import record_change
 from catalog.models import CatalogRevision, Product
 from catalog.search import Hit, IndexedProduct, SearchFilters, SearchIndex
 from catalog.taxonomy import categories, labels, localized, parse_unit
-from catalog.text import fold
 from marketplace.accounts import (
     ApprovalStatus,
     Organisation,
-    Person,
-    ensure_may_act_for,
     get_organisation,
 )
 from marketplace.db import UnitOfWork
@@ -240,41 +235,6 @@ def list_products(uow: UnitOfWork, lang: str, vendor_slug: str | None = None) ->
     return [view_product(p, lang) for p in uow.session.scalars(query)]
 
 
-# --- vendor self-service ---------------------------------------------------------------------
-
-
-def set_stock(uow: UnitOfWork, actor: Person, product_id: int, quantity: Decimal) -> Product:
-    """A vendor member says how much is on hand now (only for their own products)."""
-    product = get_product(uow, product_id)
-    ensure_may_act_for(actor, product.vendor_id)
-    new = check_quantity(quantity, product.unit, allow_zero=True)
-    record_change(uow, actor, product.vendor_id, product.id, product.sku, "stock", product.stock, new)
-    product.stock = new
-    uow.session.flush()
-    return product
-
-
-def set_price(uow: UnitOfWork, actor: Person, product_id: int, price: Decimal) -> Product:
-    """A vendor member changes a price; orders already placed keep the price they were placed at."""
-    product = get_product(uow, product_id)
-    ensure_may_act_for(actor, product.vendor_id)
-    new = check_price(price)
-    record_change(uow, actor, product.vendor_id, product.id, product.sku, "price", product.price_chf, new)
-    product.price_chf = new
-    uow.session.flush()
-    return product
-
-
-def set_availability(uow: UnitOfWork, actor: Person, product_id: int, available: bool) -> Product:
-    product = get_product(uow, product_id)
-    ensure_may_act_for(actor, product.vendor_id)
-    record_change(uow, actor, product.vendor_id, product.id, product.sku, "available", product.available, available)
-    product.available = available
-    bump_revision(uow)
-    uow.session.flush()
-    return product
-
-
 # --- search ----------------------------------------------------------------------------------
 
 
@@ -381,35 +341,3 @@ def catalog_counts(uow: UnitOfWork) -> dict[str, int]:
         "products": uow.session.scalar(select(func.count(Product.id))) or 0,
     }
 
-
-# --- vendor commands: a product among one vendor's own ---------------------------------------
-
-
-@dataclass(frozen=True)
-class OwnProductMatch:
-    exact: ProductView | None
-    candidates: tuple[ProductView, ...] = ()
-
-
-def match_own_product(uow: UnitOfWork, vendor_slug: str, query: str, lang: str, limit: int = 3) -> OwnProductMatch:
-    """Which of this vendor's products `query` means, matched fuzzily on its names (any language) and SKU.
-
-    Only this vendor's products are ever candidates, so a vendor cannot reach another's by name.
-    An SKU or a whole name is exact; otherwise up to `limit` candidates to confirm.
-    """
-    wanted = fold(query)
-    if not wanted:
-        return OwnProductMatch(None)
-    products = uow.session.scalars(
-        select(Product).join(Product.vendor).where(Organisation.slug == vendor_slug).order_by(Product.id)
-    ).all()
-    scored: list[tuple[float, Product]] = []
-    for product in products:
-        names = [fold(n) for n in product.names.values() if n]
-        if wanted == product.sku.lower() or wanted in names:
-            return OwnProductMatch(view_product(product, lang))
-        best = max((fuzz.WRatio(wanted, n) for n in [*names, product.sku.lower()]), default=0.0)
-        scored.append((best, product))
-    scored.sort(key=lambda item: -item[0])
-    good = [p for score, p in scored if score >= 60][:limit]
-    return OwnProductMatch(None, tuple(view_product(p, lang) for p in good))

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from checkout.models import Order, VendorOrder
+from checkout.payment import PaymentMethod
 from checkout.services import get_order, move_part
 from checkout.status import CLOSED, OrderStatus
 from marketplace.accounts import Organisation, Person, Role
@@ -75,7 +76,7 @@ def run_for(uow: UnitOfWork, company: Organisation, day: date) -> Run:
             pickups.append(Stop("pickup", order.number, slot, where, _items(part), done=picked))
         delivered = all(OrderStatus(p.status) == OrderStatus.DELIVERED for p in parts)
         # Cash is counted in 5 centimes: the courier collects the rounded total.
-        collect = round_cash(order.total)[0] if order.payment_method == "on_delivery" else Decimal(0)
+        collect = round_cash(order.total)[0] if order.payment_method == PaymentMethod.ON_DELIVERY else Decimal(0)
         items = tuple(item for part in parts for item in _items(part))
         drops.append(Stop("drop", order.number, slot, order.postal_code, items, collect, delivered))
     run.stops = sorted(pickups, key=lambda s: (s.slot, s.where)) + sorted(drops, key=lambda s: (s.slot, s.where))

@@ -16,6 +16,7 @@ from catalog.services import ProductView, check_quantity, get_product, view_prod
 from catalog.taxonomy import format_quantity, localized
 from checkout import delivery, notifications
 from checkout.models import Basket, BasketLine, Order, OrderLine, StatusChange, VendorOrder
+from checkout.payment import PaymentMethod
 from checkout.pricing import PricedLine, Quote, quote
 from checkout.status import CLOSED, OrderStatus, ensure_transition, gives_stock_back
 from marketplace.accounts import (
@@ -108,12 +109,9 @@ def set_leman_wanted(uow: UnitOfWork, person: Person, amount: Decimal | None) ->
     _basket(uow, person).leman_wanted = amount
 
 
-def leman_wanted(uow: UnitOfWork, person: Person) -> Decimal | None:
-    return _basket(uow, person).leman_wanted
-
-
 def clear_basket(uow: UnitOfWork, person: Person) -> None:
-    _basket(uow, person).lines.clear()
+    basket = _basket(uow, person)  # held: the session keeps it only weakly while its lines are removed
+    basket.lines.clear()
     uow.session.flush()
 
 
@@ -181,11 +179,24 @@ def price_lines(
 
 
 def view_basket(
-    uow: UnitOfWork, settings: Settings, person: Person, lang: str, delivery_mode: str = "delivery"
+    uow: UnitOfWork,
+    settings: Settings,
+    person: Person,
+    lang: str,
+    delivery_mode: str = "delivery",
+    slot_fee: Decimal | None = None,
 ) -> BasketView:
-    basket = _basket(uow, person)
-    items = [(line.product, line.quantity) for line in basket.lines]
-    basket_quote = price_lines(settings, items, delivery_mode)
+    """The basket priced for a delivery mode (with a delivery company's own fee for a slot when known)."""
+    items = _items(_basket(uow, person))
+    return basket_view(items, price_lines(settings, items, delivery_mode, slot_fee), lang)
+
+
+def _items(basket: Basket) -> list[tuple[Product, Decimal]]:
+    return [(line.product, line.quantity) for line in basket.lines]
+
+
+def basket_view(items: list[tuple[Product, Decimal]], basket_quote: Quote, lang: str) -> BasketView:
+    """What a priced basket shows: its lines grouped per vendor, the quote, the lines that cannot be ordered."""
     priced = {line.product_id: line for vq in basket_quote.vendors for line in vq.lines}
     by_vendor: dict[int, list[BasketLineView]] = defaultdict(list)
     problems = []
@@ -213,15 +224,17 @@ def view_basket(
 # --- orders ----------------------------------------------------------------------------------
 
 
-PAYMENT_METHODS = ("chf", "leman", "mixed", "on_delivery")
-
-
 @dataclass(frozen=True)
 class DeliveryChoice:
+    """What the customer chose at checkout: delivery or pickup, where, when, and how they pay."""
+
     mode: str  # "delivery" or "pickup"
     postal_code: str = ""
     time_slot: str = ""
-    payment_method: str = ""
+    payment_method: PaymentMethod = PaymentMethod.CHF
+
+    def __post_init__(self) -> None:  # callers may pass the stored string ("chf"): one enum from here on
+        object.__setattr__(self, "payment_method", PaymentMethod.of(self.payment_method))
 
 
 def _check_delivery(settings: Settings, choice: DeliveryChoice) -> None:
@@ -233,8 +246,46 @@ def _check_delivery(settings: Settings, choice: DeliveryChoice) -> None:
             raise DeliveryNotAvailable(mode="pickup")
     else:
         raise InvalidInput(field="delivery_mode", value=choice.mode)
-    if choice.payment_method and choice.payment_method not in PAYMENT_METHODS:
-        raise InvalidInput(field="payment_method", value=choice.payment_method)
+
+
+def local_now(settings: Settings) -> datetime:
+    return datetime.now(ZoneInfo(settings.timezone))
+
+
+def slot_offer(
+    uow: UnitOfWork, settings: Settings, choice: DeliveryChoice, now: datetime | None = None
+) -> delivery.SlotOffer | None:
+    """The delivery company's slot this choice books, with its own fee; None for pickup, or when no company
+    publishes slots (then the deployment's configured windows and fee apply). SlotFull if it is not offered."""
+    if choice.mode != "delivery" or not delivery.has_slots(uow):
+        return None
+    now = now or local_now(settings)
+    return delivery.find_offer(uow, choice.postal_code, choice.time_slot, now, settings.delivery.days_ahead + 7)
+
+
+@dataclass(frozen=True)
+class CheckoutQuote:
+    """A basket priced for one delivery choice, the slot's own fee included."""
+
+    items: tuple[tuple[Product, Decimal], ...]
+    quote: Quote
+    offer: delivery.SlotOffer | None  # the company slot to book; None: pickup or configured windows
+    leman_wanted: Decimal | None  # the amount of local currency the customer gave, None: not given
+
+
+def checkout_quote(
+    uow: UnitOfWork, settings: Settings, person: Person, choice: DeliveryChoice, now: datetime | None = None
+) -> CheckoutQuote:
+    """What checking out the basket with `choice` costs: the one computation behind what the customer is
+    shown before confirming (`checkout.flow`) and the order `place_order` writes."""
+    _check_delivery(settings, choice)
+    basket = _basket(uow, person)
+    items = _items(basket)
+    if not items:
+        raise EmptyBasket()
+    offer = slot_offer(uow, settings, choice, now)
+    priced = price_lines(settings, items, choice.mode, offer.fee if offer else None)
+    return CheckoutQuote(tuple(items), priced, offer, basket.leman_wanted)
 
 
 def _reserve_stock(uow: UnitOfWork, product: Product, quantity: Decimal, lang: str) -> None:
@@ -265,30 +316,25 @@ def _delivery_company(uow: UnitOfWork) -> Organisation | None:
     )
 
 
-def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: DeliveryChoice) -> Order:
-    """Turn the basket into an order: reserve stock, split per vendor, snapshot lines, empty the basket.
+def place_order(
+    uow: UnitOfWork, settings: Settings, person: Person, choice: DeliveryChoice, now: datetime | None = None
+) -> Order:
+    """Turn the basket into an order: reserve stock, book the slot, split per vendor, snapshot lines, empty
+    the basket. Priced by `checkout_quote`, like the preview the customer confirmed.
 
     Either all of it happens or none of it: the caller commits, any error rolls everything back.
     """
-    _check_delivery(settings, choice)
-    basket = _basket(uow, person)
-    if not basket.lines:
-        raise EmptyBasket()
-    items = [(line.product, line.quantity) for line in basket.lines]
+    priced = checkout_quote(uow, settings, person, choice, now)
+    items, order_quote, offer = list(priced.items), priced.quote, priced.offer
     for product, _ in items:
         if not product.available or not product.vendor.is_approved:
             raise ProductUnavailable(product=localized(product.names, person.language))
     # Reserve in product-id order so two concurrent orders never wait on each other's rows.
     for product, quantity in sorted(items, key=lambda item: item[0].id):
         _reserve_stock(uow, product, quantity, person.language)
-    slot = None
-    if choice.mode == "delivery" and delivery.has_slots(uow):
-        # Delivery companies publish their own slots: book one place, atomically with its capacity.
-        now = datetime.now(ZoneInfo(settings.timezone))
-        offer = delivery.find_offer(uow, choice.postal_code, choice.time_slot, now, settings.delivery.days_ahead + 7)
-        slot = delivery.book_slot(uow, offer.slot_id, offer.day)
-
-    order_quote = price_lines(settings, items, choice.mode, slot.fee if slot else None)
+    # A delivery company's slot: book one place, atomically with its capacity.
+    slot = delivery.book_slot(uow, offer.slot_id, offer.day) if offer else None
+    basket = _basket(uow, person)
     products = {product.id: product for product, _ in items}
     order = Order(
         number=_new_order_number(settings),
@@ -298,7 +344,7 @@ def place_order(uow: UnitOfWork, settings: Settings, person: Person, choice: Del
         postal_code=choice.postal_code if choice.mode == "delivery" else "",
         time_slot=choice.time_slot,
         payment_method=choice.payment_method,
-        leman_wanted=basket.leman_wanted if choice.payment_method in ("leman", "mixed") else None,
+        leman_wanted=priced.leman_wanted if choice.payment_method.uses_local_currency else None,
         goods_total=order_quote.goods_total,
         delivery_fee=order_quote.delivery_fee,
         total=order_quote.total,

@@ -29,8 +29,10 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.REFUNDED: frozenset(),
 }
 
+# The goods are still at the vendor's: the vendor's open orders (to prepare, or waiting for the courier).
+AT_VENDOR = frozenset({S.PLACED, S.PAID, S.PREPARED})
 # Leaving for one of these gives the reserved stock back, as long as the goods never left the vendor.
-RESTOCKING_FROM = frozenset({S.PLACED, S.PAID, S.PREPARED})
+RESTOCKING_FROM = AT_VENDOR
 CLOSED = frozenset({S.CANCELLED, S.REFUNDED})
 
 # Progress order, used to summarise an order made of several vendor orders.

@@ -1,20 +1,34 @@
 """Run the Rasa side of the marketplace: its own Python 3.10 virtualenv, training, the servers.
 
+    .venv/bin/python -m dialogues.runtime venv            create (or reuse) the Rasa virtualenv
+    .venv/bin/python -m dialogues.runtime train [--force]  train the model unless it is cached
+
 Rasa 3.6 needs Python 3.10 and pins old libraries, so it lives in `.venv-rasa` (a link to a cached
 virtualenv outside the checkout) and is driven from here over the command line and HTTP. This module
-only uses the standard library and the project's settings: it never imports Rasa.
+never imports Rasa. The two long set-up steps (installing Rasa, training) write what pip, Rasa and
+TensorFlow print to a log file under `~/.cache/smartketplace/logs`, and say on screen what they do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
+
+import typer
 
 from marketplace.settings import PROJECT_ROOT, Settings
 
@@ -62,17 +76,161 @@ def rasa_bin() -> Path:
     return RASA_VENV_LINK / "bin" / "rasa"
 
 
-def ensure_rasa_venv() -> Path:
+# --- long set-up steps: output to a log, a line on screen -------------------------------------------
+
+
+def logs_dir() -> Path:
+    return cache_dir() / "logs"
+
+
+def no_progress(_log: str) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class LongStep:
+    """A set-up step that takes minutes: what it does, how often, how long, and where its output goes."""
+
+    doing: str  # "Installing Rasa 3.6.21 ..."
+    once: str  # "once per machine"
+    takes: str  # "about 3-5 min"
+    log: Path
+    progress: Callable[[str], str] = no_progress  # the log so far -> a few words ("DIETClassifier: epoch 12/60")
+
+
+ShowStep = Callable[[LongStep], AbstractContextManager[object]]
+
+
+def quietly(_step: LongStep) -> AbstractContextManager[object]:
+    """Library callers (tests, the bot, the admin CLI's own status line) show nothing."""
+    return contextlib.nullcontext()
+
+
+def read_log(log: Path, limit: int = 1_000_000) -> str:
+    """The end of a log, with progress-bar redraws (carriage returns) and colours turned into plain lines."""
+    try:
+        with log.open("rb") as file:
+            file.seek(max(0, log.stat().st_size - limit))
+            raw = file.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", raw).replace("\r", "\n")
+
+
+def log_tail(log: Path, lines: int = 20) -> str:
+    kept = [line for line in read_log(log, 64_000).splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+def run_logged(
+    log: Path, *commands: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None,
+    append: bool = False,
+) -> None:  # fmt: skip
+    """Run `commands` one after the other, everything they print going to `log`; the first that fails
+    raises RasaSetupError with the log's last lines and its path."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab" if append else "wb") as out:
+        for command in commands:
+            out.write(f"$ {shlex.join(command)}\n".encode())
+            out.flush()
+            code = subprocess.run(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+            if code != 0:
+                out.flush()
+                raise RasaSetupError(
+                    f"`{shlex.join(command[:3])} ...` failed (exit {code}). Last lines of {log}:\n{log_tail(log)}"
+                )
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+@contextlib.contextmanager
+def on_screen(step: LongStep) -> Iterator[None]:
+    """Say what the step does, how often and how long, where its log is; then a spinner with the elapsed
+    time and the progress the log shows, and one line when it is over."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(highlight=False)
+    console.print(f"[bold]{step.doing}[/bold] — {step.once}, {step.takes}.")
+    console.print(f"  [dim]output in {step.log}[/dim]")
+    started = time.monotonic()
+    outcome = "[red]✗[/red] failed"
+    columns = (SpinnerColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    try:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+            task = progress.add_task("starting", total=None)
+            stop = threading.Event()
+
+            def follow_log() -> None:
+                while not stop.wait(1.0):
+                    progress.update(task, description=step.progress(read_log(step.log)) or "working")
+
+            watcher = threading.Thread(target=follow_log, daemon=True)
+            watcher.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                watcher.join()
+        outcome = "[green]✓[/green] done"
+    except KeyboardInterrupt:
+        outcome = "[yellow]■[/yellow] stopped"
+        raise
+    finally:
+        took = _duration(time.monotonic() - started)
+        done = outcome.endswith("done")
+        console.print(f"{outcome} in {took}" if done else f"{outcome} after {took} (log: {step.log})")
+
+
+def pip_progress(log: str) -> str:
+    if "Installing collected packages" in log:
+        return "installing the packages"
+    collected = log.count("\nCollecting ")
+    return f"downloading packages ({collected} so far)" if collected else ""
+
+
+TRAINING_COMPONENT = re.compile(r"Starting to train component '(\w+)'")
+EPOCH = re.compile(r"Epochs:.*?(\d+)/(\d+) \[")
+
+
+def training_progress(log: str) -> str:
+    """From Rasa's INFO lines and its epoch bars: the component being trained and its epoch."""
+    components = list(TRAINING_COMPONENT.finditer(log))
+    if not components:
+        return "reading the training data"
+    current = components[-1]
+    epochs = EPOCH.findall(log, current.end())
+    if epochs:
+        done, total = epochs[-1]
+        return f"{current.group(1)}: epoch {done}/{total}"
+    return f"training {current.group(1)}"
+
+
+def ensure_rasa_venv(show: ShowStep = quietly) -> Path:
     """Create (or reuse from the cache) the Rasa virtualenv and link it as .venv-rasa."""
     venv = cache_dir() / f"rasa-{RASA_VERSION}-py3.10"
     marker = venv / ".complete"
     if not marker.exists():
         python = find_python310()
         venv.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, "--upgrade", "pip", "setuptools<70", "wheel"], check=True)
-        subprocess.run([*pip, f"rasa=={RASA_VERSION}", "psycopg2-binary>=2.9,<3"], check=True)
+        step = LongStep(
+            f"Installing Rasa {RASA_VERSION} and TensorFlow in their own Python 3.10 virtualenv",
+            f"once per machine (kept in {venv.parent})",
+            "about 3-5 min",
+            logs_dir() / "rasa-install.log",
+            pip_progress,
+        )
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
+        with show(step):
+            run_logged(
+                step.log,
+                [python, "-m", "venv", "--clear", str(venv)],
+                [*pip, "--upgrade", "pip", "setuptools<70", "wheel"],
+                [*pip, f"rasa=={RASA_VERSION}", "psycopg2-binary>=2.9,<3"],
+            )
         marker.write_text(RASA_VERSION)
     if RASA_VENV_LINK.is_symlink() or RASA_VENV_LINK.exists():
         if RASA_VENV_LINK.resolve() == venv.resolve():
@@ -115,22 +273,30 @@ def rasa_env() -> dict[str, str]:
     return env
 
 
-def train(force: bool = False) -> Path:
+def train(force: bool = False, show: ShowStep = quietly) -> Path:
     """Train the model unless one with the same fingerprint exists (from the cache)."""
-    ensure_rasa_venv()
+    ensure_rasa_venv(show)
     target = model_path()
     if target.exists() and not force:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            str(rasa_bin()), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
-            "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-        ],
-        cwd=DIALOGUES,
-        env=rasa_env(),
-        check=True,
-    )  # fmt: skip
+    step = LongStep(
+        "Training the Rasa model",
+        f"once, and again only when dialogues/ changes (models are kept in {target.parent})",
+        "about 8 min on 2 cores",
+        logs_dir() / "train.log",
+        training_progress,
+    )
+    with show(step):
+        run_logged(
+            step.log,
+            [
+                str(rasa_bin()), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+                "--out", str(target.parent), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+            ],
+            cwd=DIALOGUES,
+            env=rasa_env() | {"LOG_LEVEL": "INFO"},  # INFO: which component trains, and its epochs, into the log
+        )  # fmt: skip
     return target
 
 
@@ -269,21 +435,37 @@ def rasa_password_env(settings: Settings) -> dict[str, str]:
     return {"RASA_TRACKER_PASSWORD": password} if password else {}
 
 
-def main(argv: list[str]) -> int:  # pragma: no cover - thin CLI used by the Makefile
-    command = argv[1] if len(argv) > 1 else "train"
+# --- command line (the Makefile's `rasa-install` and `model`; serving is `admin_cli.py rasa serve`) -----
+
+cli = typer.Typer(
+    help="The Rasa side: its Python 3.10 virtualenv and the trained model, both cached in ~/.cache/smartketplace.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _exit_on_setup_error(step: Callable[[], Path]) -> None:
     try:
-        if command == "venv":
-            print(ensure_rasa_venv())
-        elif command == "train":
-            print(train(force="--force" in argv))
-        else:  # serving is `admin_cli.py rasa serve`
-            print(f"usage: {argv[0]} venv|train", file=sys.stderr)
-            return 2
+        print(step())
     except RasaSetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        raise typer.Exit(1) from exc
+
+
+@cli.command("venv")
+def venv_command() -> None:
+    """Create the Rasa virtualenv (once per machine) and link it as .venv-rasa."""
+    _exit_on_setup_error(lambda: ensure_rasa_venv(on_screen))
+
+
+@cli.command("train")
+def train_command(
+    force: Annotated[bool, typer.Option("--force", help="Train even if an identical model exists.")] = False,
+) -> None:
+    """Train the model, unless one was already trained on exactly these files."""
+    _exit_on_setup_error(lambda: train(force, on_screen))
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(sys.argv))
+    cli()

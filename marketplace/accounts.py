@@ -234,3 +234,11 @@ def ensure_may_act_for(person: Person, vendor_id: int) -> None:
         return
     if not any(m.organisation_id == vendor_id and m.role == Role.VENDOR_MEMBER for m in person.memberships):
         raise PermissionDenied()
+
+
+# --- the cooperative's register (admin CLI) -----------------------------------------------------
+
+
+def list_organisations(uow: UnitOfWork) -> list[Organisation]:
+    """Every organisation, approved or not: delivery companies, marketplaces, producers, shops (by kind, slug)."""
+    return list(uow.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.slug)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -34,6 +35,23 @@ def catalog(lang: str) -> gettext.NullTranslations:
     if lang != "fr":
         translation.add_fallback(catalog("fr"))
     return translation
+
+
+def resolve_language(
+    languages: Sequence[str], chosen: str | None = None, platform: str | None = None, known: str | None = None
+) -> str:
+    """The language to answer a person in, the one rule for every entry point.
+
+    A language chosen in the chat wins, then the chat platform's (a Telegram client's setting, a channel's
+    metadata), then what we knew of the person; else the deployment's default. `languages` are the
+    deployment's (`settings.languages`, first = default); anything else is passed over, and regional tags
+    count as their language ("de-CH" -> "de").
+    """
+    for candidate in (chosen, platform, known):
+        lang = (candidate or "").replace("_", "-").partition("-")[0].strip().lower()
+        if lang in languages:
+            return lang
+    return languages[0]
 
 
 def translate(key: str, lang: str, **params: Any) -> str:

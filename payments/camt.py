@@ -16,7 +16,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from marketplace.db import UnitOfWork
-from payments.models import BankImport, LegStatus, PaymentLeg, PaymentMethod
+from payments.models import BankImport, LegMethod, LegStatus, PaymentLeg
 from payments.references import normalise
 from payments.services import confirm_leg
 
@@ -137,7 +137,7 @@ def import_bank_file(uow: UnitOfWork, data: bytes, filename: str = "") -> Import
             continue
         leg = uow.session.scalar(
             select(PaymentLeg).where(
-                PaymentLeg.reference == credit.reference, PaymentLeg.method == PaymentMethod.QR_BILL
+                PaymentLeg.reference == credit.reference, PaymentLeg.method == LegMethod.QR_BILL
             )
         )
         if leg is None or not credit.reference:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from checkout.models import Order, VendorOrder
+from checkout.payment import PaymentMethod
 from checkout.services import move_part
 from checkout.status import OrderStatus
 from marketplace.clock import utcnow
@@ -27,7 +28,10 @@ def cancel_overdue(uow: UnitOfWork, settings: Settings, now: datetime | None = N
     limit = (now or utcnow()) - timedelta(hours=hours)
     candidates = uow.session.scalars(
         select(Order)
-        .where(Order.payment_method != "on_delivery", Order.vendor_orders.any(VendorOrder.status == OrderStatus.PLACED))
+        .where(
+            Order.payment_method != PaymentMethod.ON_DELIVERY,
+            Order.vendor_orders.any(VendorOrder.status == OrderStatus.PLACED),
+        )
         .order_by(Order.id)
     ).all()
     cancelled = []

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from checkout.models import Order
 from marketplace.db import UnitOfWork
 from marketplace.settings import LemanSettings, Settings
-from payments.models import LegStatus, LemanTransaction, PaymentLeg, PaymentMethod
+from payments.models import LegMethod, LegStatus, LemanTransaction, PaymentLeg
 from payments.services import confirm_leg
 
 SIGNATURE_HEADER = "COMCHAIN-TRANSMISSION-SIG"
@@ -150,7 +150,7 @@ def apply_event(uow: UnitOfWork, settings: Settings, event: LemanEvent) -> Leman
     if event.store_id and event.store_id != leman.shop_id:
         raise WebhookRejected("payment to another shop")
     leg = uow.session.scalar(
-        select(PaymentLeg).where(PaymentLeg.reference == event.reference, PaymentLeg.method == PaymentMethod.LEMAN)
+        select(PaymentLeg).where(PaymentLeg.reference == event.reference, PaymentLeg.method == LegMethod.LEMAN)
     )
     if leg is None:
         raise WebhookRejected("unknown reference")

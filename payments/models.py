@@ -16,7 +16,9 @@ from marketplace.clock import utcnow
 from marketplace.db import Base
 
 
-class PaymentMethod(enum.StrEnum):
+class LegMethod(enum.StrEnum):
+    """How one leg of a payment is paid (the customer's choice is `checkout.payment.PaymentMethod`)."""
+
     QR_BILL = "qr_bill"  # francs, bank transfer with a QR-bill
     LEMAN = "leman"  # e-Léman payment request
     ON_DELIVERY = "on_delivery"  # cash, card or paper Léman to the courier
@@ -36,7 +38,7 @@ class PaymentLeg(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     # The vendor order this leg pays (money_flow "vendor_order"); None: the whole order, or its delivery fee.
     vendor_order_id: Mapped[int | None] = mapped_column(ForeignKey("vendor_orders.id", ondelete="CASCADE"))
-    method: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))  # a LegMethod
     currency: Mapped[str] = mapped_column(String(3))  # CHF or the local currency's code
     amount: Mapped[Decimal] = mapped_column(Amount)
     # What the payer's bank or wallet sends back with the money (QRR, RF..., or the order reference).

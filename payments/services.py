@@ -14,15 +14,15 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from checkout.models import Order, VendorOrder
+from checkout.payment import PaymentMethod
 from checkout.services import move_part
 from checkout.status import OrderStatus
 from marketplace.accounts import Person
 from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
-from marketplace.errors import InvalidInput
 from marketplace.money import round_cash
 from marketplace.settings import Settings
-from payments.models import LegStatus, PaymentLeg, PaymentMethod
+from payments.models import LegMethod, LegStatus, PaymentLeg
 from payments.references import creditor_reference, qrr_reference
 from payments.split import CENT, Leg, VendorShare, split
 
@@ -39,21 +39,55 @@ def _shares(order: Order) -> list[VendorShare]:
     return [VendorShare(v.id, v.goods_total, v.leman_payable) for v in order.vendor_orders]
 
 
-def plan(order: Order, leman_wanted: Decimal | None) -> list[Leg]:
-    """The split of this order between francs and Léman, per vendor order (delivery fee in francs)."""
-    return split(_shares(order), order.delivery_fee, leman_wanted)
+@dataclass(frozen=True)
+class PlannedLeg:
+    method: LegMethod
+    currency: str
+    amount: Decimal
+    part_id: int | None  # the part it pays (see plan_payment); None: the whole order, or its delivery fee
 
 
-def wanted_for(method: str) -> Decimal | None:
-    """How much Léman a payment method asks for: all francs, or as much Léman as the vendors accept."""
-    return ZERO if method in ("chf", "on_delivery") else None
+@dataclass(frozen=True)
+class PaymentPlan:
+    shares: tuple[Leg, ...]  # francs and Léman per part, the delivery fee last (empty when paid on delivery)
+    legs: tuple[PlannedLeg, ...]  # what the customer is asked to pay, leg by leg
+
+
+def plan_payment(
+    settings: Settings,
+    parts: list[VendorShare],
+    delivery_fee: Decimal,
+    method: PaymentMethod,
+    leman_wanted: Decimal | None,
+) -> PaymentPlan:
+    """The legs that pay `parts` (one per vendor, keyed by an id of the caller's: the vendor order's once the
+    order exists, the vendor's in a preview) plus the delivery fee, for the customer's payment method and the
+    deployment's money flow. The one computation behind the checkout's preview and `open_payment`.
+
+    `leman_wanted` is the amount of local currency the customer gave (None: as much as the vendors accept);
+    the method decides whether it counts (`PaymentMethod.leman_asked`)."""
+    total = sum((p.goods_total for p in parts), ZERO) + delivery_fee
+    if method is PaymentMethod.ON_DELIVERY:
+        return PaymentPlan((), (PlannedLeg(LegMethod.ON_DELIVERY, settings.currency, total, None),))
+    shares = split(parts, delivery_fee, method.leman_asked(leman_wanted))
+    local = settings.local_currency.code
+    money_flow = settings.payments.money_flow if settings.payments is not None else "order"
+    if money_flow == "vendor_order":
+        legs = [PlannedLeg(LegMethod.QR_BILL, settings.currency, s.chf, s.vendor_order_id) for s in shares]
+        legs += [PlannedLeg(LegMethod.LEMAN, local, s.leman, s.vendor_order_id) for s in shares]
+    else:
+        legs = [
+            PlannedLeg(LegMethod.QR_BILL, settings.currency, sum((s.chf for s in shares), ZERO), None),
+            PlannedLeg(LegMethod.LEMAN, local, sum((s.leman for s in shares), ZERO), None),
+        ]
+    return PaymentPlan(tuple(shares), tuple(leg for leg in legs if leg.amount > 0))
 
 
 def _reference(settings: Settings, order: Order, leg: PaymentLeg) -> str:
     assert settings.payments is not None
-    if leg.method == PaymentMethod.QR_BILL and is_qr_iban(settings.payments.creditor.iban):
+    if leg.method == LegMethod.QR_BILL and is_qr_iban(settings.payments.creditor.iban):
         return qrr_reference(leg.id)
-    if leg.method == PaymentMethod.QR_BILL:
+    if leg.method == LegMethod.QR_BILL:
         return creditor_reference(f"{order.number.replace('-', '')}{leg.id}")
     return f"{order.number}-{leg.id}"
 
@@ -61,42 +95,25 @@ def _reference(settings: Settings, order: Order, leg: PaymentLeg) -> str:
 def open_payment(
     uow: UnitOfWork, settings: Settings, order: Order, leman_wanted: Decimal | None = None
 ) -> list[PaymentLeg]:
-    """Create the legs of an order's payment from its payment method (idempotent: existing legs stay)."""
+    """Create the legs of an order's payment from its payment method (idempotent: existing legs stay).
+
+    `leman_wanted` overrides the amount of local currency the customer chose at checkout."""
     existing = legs_of(uow, order)
     if existing:
         return existing
     assert settings.payments is not None, "payments are not configured for this deployment"
-    # (method, currency, amount, vendor order or None for the whole order / the delivery fee)
-    amounts: list[tuple[str, str, Decimal, int | None]]
-    if order.payment_method == "on_delivery":
-        amounts = [(PaymentMethod.ON_DELIVERY, settings.currency, order.total, None)]
-    else:
-        if leman_wanted is None:
-            leman_wanted = order.leman_wanted if order.leman_wanted is not None else wanted_for(order.payment_method)
-        legs = plan(order, leman_wanted)
-        for part, leg in zip(order.vendor_orders, legs, strict=False):
-            part.leman_due = leg.leman
-        if settings.payments.money_flow == "vendor_order":
-            amounts = [(PaymentMethod.QR_BILL, settings.currency, leg.chf, leg.vendor_order_id) for leg in legs]
-            amounts += [
-                (PaymentMethod.LEMAN, settings.local_currency.code, leg.leman, leg.vendor_order_id) for leg in legs
-            ]
-        else:
-            amounts = [
-                (PaymentMethod.QR_BILL, settings.currency, sum((leg.chf for leg in legs), ZERO), None),
-                (PaymentMethod.LEMAN, settings.local_currency.code, sum((leg.leman for leg in legs), ZERO), None),
-            ]
+    payment = order_plan(settings, order, leman_wanted)
+    for part, share in zip(order.vendor_orders, payment.shares, strict=False):
+        part.leman_due = share.leman
     created = []
-    for method, currency, amount, part_id in amounts:
-        if amount <= 0:
-            continue
+    for planned in payment.legs:
         leg = PaymentLeg(
             order_id=order.id,
-            vendor_order_id=part_id,
-            method=method,
-            currency=currency,
-            amount=amount,
-            reference=f"tmp-{method}-{order.id}",
+            vendor_order_id=planned.part_id,
+            method=planned.method,
+            currency=planned.currency,
+            amount=planned.amount,
+            reference=f"tmp-{planned.method}-{order.id}",
         )
         uow.session.add(leg)
         uow.session.flush()  # the id makes the reference
@@ -104,6 +121,17 @@ def open_payment(
         created.append(leg)
     uow.session.flush()
     return created
+
+
+def order_plan(settings: Settings, order: Order, leman_wanted: Decimal | None = None) -> PaymentPlan:
+    """How this order is paid, leg by leg (`leman_wanted` overrides the amount chosen at checkout)."""
+    wanted = leman_wanted if leman_wanted is not None else order.leman_wanted
+    return plan_payment(settings, _shares(order), order.delivery_fee, order_payment_method(order), wanted)
+
+
+def order_payment_method(order: Order) -> PaymentMethod:
+    """How the customer chose to pay this order (an order stored without a method pays in francs)."""
+    return PaymentMethod.parse(order.payment_method) or PaymentMethod.CHF
 
 
 def legs_of(uow: UnitOfWork, order: Order) -> list[PaymentLeg]:
@@ -177,7 +205,7 @@ def cash_due(order: Order) -> tuple[Decimal, Decimal]:
 
 def confirm_on_delivery(uow: UnitOfWork, courier: Person, order: Order) -> Confirmation | None:
     """The courier collected the money (`/delivered ORDER paid`)."""
-    leg = next((leg for leg in legs_of(uow, order) if leg.method == PaymentMethod.ON_DELIVERY), None)
+    leg = next((leg for leg in legs_of(uow, order) if leg.method == LegMethod.ON_DELIVERY), None)
     if leg is None:
         return None
     collected, _ = cash_due(order)
@@ -187,10 +215,3 @@ def confirm_on_delivery(uow: UnitOfWork, courier: Person, order: Order) -> Confi
 def vendor_breakdown(order: Order) -> list[tuple[VendorOrder, Decimal, Decimal]]:
     """Who receives what: per vendor order, (francs, Léman)."""
     return [(part, (part.goods_total - part.leman_due).quantize(CENT), part.leman_due) for part in order.vendor_orders]
-
-
-def check_leman_amount(order: Order, amount: Decimal) -> Decimal:
-    """An amount of Léman a consumer asks to pay, within what the vendors accept."""
-    if amount < 0:
-        raise InvalidInput(field="leman_amount", value=str(amount))
-    return min(amount, order.leman_payable)

@@ -1,7 +1,7 @@
 """Test fixtures: a migrated database (SQLite by default, PostgreSQL when DATABASE_URL says so).
 
 On PostgreSQL each test run gets a fresh schema, dropped at the end. Under CI=true an unreachable
-PostgreSQL fails the run instead of skipping it.
+PostgreSQL fails the run instead of skipping it, and Hypothesis is derandomised.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from bootstrap import App
@@ -23,6 +25,14 @@ from marketplace.db import Base, Database
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+
+# CI tries the same examples on every run, so a red build is red again when re-run, and prints the blob that
+# replays a failure (@reproduce_failure); on a laptop Hypothesis keeps looking for new ones.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, print_blob=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

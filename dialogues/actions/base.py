@@ -22,7 +22,7 @@ from bot.addresses import parse_chat_address
 from marketplace.accounts import Person, person_for_chat
 from marketplace.db import UnitOfWork
 from marketplace.errors import InvalidInput, MarketplaceError
-from marketplace.i18n import error_message, format_chf, format_slot, translate
+from marketplace.i18n import error_message, format_chf, format_slot, resolve_language, translate
 from marketplace.settings import SUPPORTED_LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -179,11 +179,8 @@ class MarketplaceAction(Action):
     @staticmethod
     def _language(tracker: Tracker, person: Person, app: App) -> str:
         """A language chosen in the chat wins; then the channel's; then what we knew of the person."""
-        chosen = tracker.get_slot("language")
-        for lang in (chosen, metadata_language(tracker) if not chosen else None, person.language):
-            if lang in app.settings.languages:
-                return lang
-        return app.settings.default_language
+        chosen, platform = tracker.get_slot("language"), metadata_language(tracker)
+        return resolve_language(app.settings.languages, chosen=chosen, platform=platform, known=person.language)
 
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType] | None:
         raise NotImplementedError

@@ -1,12 +1,16 @@
-"""The checkout form: delivery or pickup, postal code, time slot, payment, confirmation — then the order."""
+"""The checkout form: delivery or pickup, postal code, time slot, payment, confirmation — then the order.
+
+The rules (which slots to offer, how the basket can be paid, what it costs, placing it and its payment
+documents) are the checkout flow's, `checkout.flow`; these actions read the form's slots, call it and render.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, TypeVar
 
 from babel.numbers import format_decimal
 from rasa_sdk import Tracker
@@ -14,9 +18,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from checkout import delivery
-from checkout.models import Order
-from checkout.services import BasketView, DeliveryChoice, leman_wanted, place_order, set_leman_wanted, view_basket
+from bootstrap import App
+from checkout.flow import (
+    choose_payment,
+    offered_slots,
+    payment_options,
+    place_checkout,
+    preview_checkout,
+)
+from checkout.payment import PaymentMethod
+from checkout.services import DeliveryChoice, local_now, view_basket
 from dialogues.actions.base import (
     MarketplaceAction,
     Reply,
@@ -34,19 +45,17 @@ from dialogues.actions.parsing import (
     parse_payment_method,
     parse_postal_code,
     parse_time_slot,
-    time_slots,
 )
 from dialogues.actions.shopping import basket_summary, payload
-from marketplace.accounts import person_for_chat
+from marketplace.accounts import Person, person_for_chat
 from marketplace.db import UnitOfWork
-from marketplace.i18n import BABEL_LOCALES, translate
-from payments.leman import payment_request, qr_png
-from payments.models import PaymentMethod
-from payments.qr_bill import make_qr_bill
-from payments.services import cash_due, open_payment, wanted_for
-from payments.split import VendorShare, split
+from marketplace.errors import MarketplaceError, SlotFull
+from marketplace.i18n import BABEL_LOCALES, error_message, resolve_language, translate
+from payments.documents import PaymentDocument
+from payments.models import LegMethod
 
 FORM_SLOTS = ("delivery_mode", "postal_code", "time_slot", "payment_method", "order_confirmed")
+T = TypeVar("T")
 
 
 def _typed(tracker: Tracker) -> str:
@@ -55,25 +64,33 @@ def _typed(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text
 
 
-def local_today() -> date:
-    return datetime.now(ZoneInfo(marketplace().settings.timezone)).date()
+def checkout_choice(tracker: Tracker) -> DeliveryChoice:
+    """The customer's choices so far, from the form's slots."""
+    slots = tracker.get_slot
+    return DeliveryChoice(
+        mode=slots("delivery_mode") or "delivery",
+        postal_code=slots("postal_code") or "",
+        time_slot=slots("time_slot") or "",
+        payment_method=PaymentMethod.parse(slots("payment_method")) or PaymentMethod.CHF,
+    )
 
 
-def offered_slots(uow: UnitOfWork | None = None, mode: str | None = None, postal_code: str | None = None) -> list[str]:
-    """The time slots to offer: for home delivery, the delivery companies' own slots that serve this
-    postal code and still have room; otherwise (pickup, or no company slots yet) the configured windows.
-    Pass the action's unit of work when there is one (SQLite allows one writer at a time)."""
+def in_core(tracker: Tracker, work: Callable[[App, UnitOfWork, Person, str], T]) -> T:
+    """The form validator's one way into the core (it is no MarketplaceAction): `work` gets the marketplace,
+    a unit of work (committed after it), the sender and the language to answer in. Run it in a worker thread."""
     app = marketplace()
-    settings = app.settings
-    if mode != "pickup" and postal_code:
-        if uow is None:
-            with app.db.uow() as own:
-                return offered_slots(own, mode, postal_code)
-        if delivery.has_slots(uow):
-            now = datetime.now(ZoneInfo(settings.timezone))
-            days = settings.delivery.days_ahead + 4
-            return [offer.label for offer in delivery.available_slots(uow, postal_code, now, days)]
-    return time_slots(local_today(), settings.delivery.time_windows, settings.delivery.days_ahead)
+    with app.db.uow() as uow:
+        platform = metadata_language(tracker)
+        person = person_for_chat(uow, chat_address(tracker.sender_id), platform)
+        lang = resolve_language(app.settings.languages, tracker.get_slot("language"), platform, person.language)
+        result = work(app, uow, person, lang)
+        uow.commit()
+        return result
+
+
+def local_amount(amount: Decimal, lang: str) -> str:
+    """An amount of local currency, written without a currency sign ("4,80"): its name follows it."""
+    return format_decimal(amount, format="#,##0.00", locale=BABEL_LOCALES.get(lang, "fr_CH"))
 
 
 # Messages that answer the form's question; anything else (a search, a question) interrupts it.
@@ -89,8 +106,10 @@ class ValidateCheckoutForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[str]:
-        basket, _ = await asyncio.to_thread(basket_of, tracker)
-        if basket.is_empty:  # nothing to check out: the form ends at once; action_submit_order says why
+        empty = await asyncio.to_thread(
+            in_core, tracker, lambda app, uow, person, lang: view_basket(uow, app.settings, person, lang).is_empty
+        )
+        if empty:  # nothing to check out: the form ends at once; action_submit_order says why
             return []
         if tracker.get_slot("delivery_mode") == "pickup":
             return [s for s in domain_slots if s != "postal_code"]
@@ -124,22 +143,29 @@ class ValidateCheckoutForm(FormValidationAction):
     async def extract_time_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "time_slot":
             return {}
-        text = latest_entity(tracker, "time_slot") or _typed(tracker)
-        offered = offered_slots(None, tracker.get_slot("delivery_mode"), tracker.get_slot("postal_code"))
-        slot = parse_time_slot(text, offered, local_today())
+        mode, code = tracker.get_slot("delivery_mode"), tracker.get_slot("postal_code")
+
+        def offered(app: App, uow: UnitOfWork, person: Person, lang: str) -> tuple[list[str], date]:
+            now = local_now(app.settings)
+            return offered_slots(uow, app.settings, mode, code, now), now.date()
+
+        slots, today = await asyncio.to_thread(in_core, tracker, offered)
+        slot = parse_time_slot(latest_entity(tracker, "time_slot") or _typed(tracker), slots, today)
         return {"time_slot": slot} if slot else {}
 
     async def extract_payment_method(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "payment_method":
             return {}
         typed = _typed(tracker)
-        method = latest_entity(tracker, "payment_method") or parse_payment_method(typed)
+        method = PaymentMethod.parse(latest_entity(tracker, "payment_method")) or parse_payment_method(typed)
+        if method is None:
+            return {}
         # "20 en lémans", "mixte, 15 leman": an amount of local currency, the rest in francs.
-        amount = parse_amount(typed) if method in ("leman", "mixed") else None
-        if method in ("chf", "leman", "mixed", "on_delivery"):
-            await asyncio.to_thread(_remember_leman_wanted, tracker, amount)
-            return {"payment_method": "mixed" if amount is not None else method}
-        return {}
+        amount = parse_amount(typed) if method.uses_local_currency else None
+        chosen = await asyncio.to_thread(
+            in_core, tracker, lambda app, uow, person, lang: choose_payment(uow, person, method, amount)
+        )
+        return {"payment_method": chosen.value}
 
     async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "order_confirmed":
@@ -155,7 +181,7 @@ class ValidateCheckoutForm(FormValidationAction):
         settings = marketplace().settings
         if value and settings.delivery.serves(str(value)):
             return {"postal_code": str(value)}
-        lang = tracker.get_slot("language") or settings.default_language
+        lang = resolve_language(settings.languages, tracker.get_slot("language"), metadata_language(tracker))
         dispatcher.utter_message(
             text=translate("error.delivery_not_available", lang, postal_code=str(value)[:8]),
             buttons=[
@@ -170,51 +196,47 @@ class ValidateCheckoutForm(FormValidationAction):
     async def validate_payment_method(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
     ):
-        if value != "leman":
+        if PaymentMethod.parse(value) is not PaymentMethod.LEMAN:
             return {"payment_method": value}
-        return await asyncio.to_thread(self._check_leman_only, dispatcher, tracker)
+        return await asyncio.to_thread(
+            in_core, tracker, lambda *core: self._check_leman_only(dispatcher, tracker, *core)
+        )
 
-    def _check_leman_only(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict:
-        """All in Léman only works if every vendor accepts 100 %; otherwise offer the mix."""
-        app = marketplace()
-        basket, lang = basket_of(tracker)
-        quote = basket.quote
-        if quote.leman_payable >= quote.goods_total and not quote.delivery_fee:
-            return {"payment_method": "leman"}
+    def _check_leman_only(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, app: App, uow: UnitOfWork, person: Person, lang: str
+    ) -> dict:
+        """All in Léman only when the flow says it can pay everything; otherwise offer the mix."""
         reply = Reply(dispatcher, lang)
+        try:
+            options = payment_options(uow, app.settings, person, checkout_choice(tracker))
+        except MarketplaceError as error:  # the slot filled up meanwhile, the basket was emptied elsewhere...
+            reply.line(error_message(error, lang))
+            reply.send()
+            # A slot that filled up is chosen again; anything else asks for the payment again.
+            return {"payment_method": None} | ({"time_slot": None} if isinstance(error, SlotFull) else {})
+        if options.all_in_leman:
+            return {"payment_method": PaymentMethod.LEMAN.value}
+        currency = app.settings.local_currency.name
         reply.say(
             "reply.checkout.leman_partial",
-            leman=reply.chf(quote.leman_payable),
-            total=reply.chf(quote.total),
-            currency=app.settings.local_currency.name,
+            leman=reply.chf(options.leman_payable),
+            total=reply.chf(options.total),
+            currency=currency,
         )
-        currency = app.settings.local_currency.name
-        reply.button("button.pay_mixed", payload("choose_payment", payment_method="mixed"), currency=currency)
-        reply.button("button.pay_chf", payload("choose_payment", payment_method="chf"))
+        reply.button(
+            "button.pay_mixed", payload("choose_payment", payment_method=PaymentMethod.MIXED), currency=currency
+        )
+        reply.button("button.pay_chf", payload("choose_payment", payment_method=PaymentMethod.CHF))
         reply.send()
         return {"payment_method": None}
 
 
-def _remember_leman_wanted(tracker: Tracker, amount: Decimal | None) -> None:
-    app = marketplace()
-    with app.db.uow() as uow:
-        person = person_for_chat(uow, chat_address(tracker.sender_id), metadata_language(tracker))
-        set_leman_wanted(uow, person, amount)
-        uow.commit()
-
-
-def basket_of(tracker: Tracker) -> tuple[BasketView, str]:
-    """The sender's basket priced for the chosen delivery mode, and their language."""
-    app = marketplace()
-    with app.db.uow() as uow:
-        person = person_for_chat(uow, chat_address(tracker.sender_id), metadata_language(tracker))
-        lang = tracker.get_slot("language") or person.language
-        mode = tracker.get_slot("delivery_mode") or "delivery"
-        return view_basket(uow, app.settings, person, lang, mode), lang
-
-
 class AskAction(MarketplaceAction):
     """Asks for one slot of the checkout form, with buttons."""
+
+    def on_error(self, error: MarketplaceError) -> list[EventType]:
+        # The chosen delivery slot filled up or passed its cut-off since it was chosen: ask for another.
+        return [SlotSet("time_slot", None)] if isinstance(error, SlotFull) else []
 
 
 class ActionAskDeliveryMode(AskAction):
@@ -240,13 +262,14 @@ class ActionAskTimeSlot(AskAction):
     action_name = "action_ask_time_slot"
 
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
-        slots = offered_slots(turn.uow, turn.tracker.get_slot("delivery_mode"), turn.tracker.get_slot("postal_code"))
-        if not slots:  # every slot serving this postal code is full for the coming days
+        slots = turn.tracker.get_slot
+        offered = offered_slots(turn.uow, turn.app.settings, slots("delivery_mode"), slots("postal_code"))
+        if not offered:  # every slot serving this postal code is full for the coming days
             turn.reply.say("reply.checkout.no_slot")
             turn.reply.button("button.pickup", payload("choose_delivery", delivery_mode="pickup"))
             return []
         turn.reply.say("reply.checkout.ask_time_slot")
-        for slot in slots[:6]:
+        for slot in offered[:6]:
             turn.reply.buttons.append(
                 {"title": turn.reply.slot(slot), "payload": payload("choose_delivery", time_slot=slot)}
             )
@@ -258,19 +281,16 @@ class ActionAskPaymentMethod(AskAction):
 
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
         reply = turn.reply
-        mode = turn.tracker.get_slot("delivery_mode") or "delivery"
-        quote = view_basket(turn.uow, turn.app.settings, turn.person, turn.lang, mode).quote
+        options = payment_options(turn.uow, turn.app.settings, turn.person, checkout_choice(turn.tracker))
         currency = turn.app.settings.local_currency.name
         reply.say(
             "reply.checkout.ask_payment",
-            total=reply.chf(quote.total),
-            leman=reply.chf(quote.leman_payable),
+            total=reply.chf(options.total),
+            leman=reply.chf(options.leman_payable),
             currency=currency,
         )
-        reply.button("button.pay_chf", payload("choose_payment", payment_method="chf"))
-        reply.button("button.pay_leman", payload("choose_payment", payment_method="leman"), currency=currency)
-        reply.button("button.pay_mixed", payload("choose_payment", payment_method="mixed"), currency=currency)
-        reply.button("button.pay_on_delivery", payload("choose_payment", payment_method="on_delivery"))
+        for method in options.methods:
+            reply.button(f"button.pay_{method}", payload("choose_payment", payment_method=method), currency=currency)
         return []
 
 
@@ -278,31 +298,24 @@ class ActionAskOrderConfirmed(AskAction):
     action_name = "action_ask_order_confirmed"
 
     def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
-        reply, slots = turn.reply, turn.tracker.get_slot
-        mode = slots("delivery_mode") or "delivery"
-        basket = view_basket(turn.uow, turn.app.settings, turn.person, turn.lang, mode)
+        reply, settings = turn.reply, turn.app.settings
+        preview = preview_checkout(turn.uow, settings, turn.person, turn.lang, checkout_choice(turn.tracker))
+        choice, currency = preview.choice, settings.local_currency.name
         reply.say("reply.checkout.summary")
-        basket_summary(reply, basket, turn.app.settings.local_currency.name)
-        if mode == "delivery":
+        basket_summary(reply, preview.basket, currency)
+        if choice.mode == "delivery":
             reply.say(
-                "reply.checkout.summary_delivery",
-                postal_code=slots("postal_code"),
-                slot=reply.slot(slots("time_slot")),
+                "reply.checkout.summary_delivery", postal_code=choice.postal_code, slot=reply.slot(choice.time_slot)
             )
         else:
-            reply.say("reply.checkout.summary_pickup", slot=reply.slot(slots("time_slot")))
-        method = slots("payment_method") or "chf"
-        currency = turn.app.settings.local_currency.name
+            reply.say("reply.checkout.summary_pickup", slot=reply.slot(choice.time_slot))
+        method = choice.payment_method
         reply.say("reply.checkout.summary_payment", method=reply.t(f"payment.{method}", currency=currency))
-        if method in ("leman", "mixed"):
-            shares = [VendorShare(i, g.goods_total, g.leman_payable) for i, g in enumerate(basket.groups)]
-            chosen = leman_wanted(turn.uow, turn.person)
-            legs = split(shares, basket.quote.delivery_fee, chosen if chosen is not None else wanted_for(method))
-            leman = sum((leg.leman for leg in legs), Decimal(0))
+        if method.uses_local_currency:
             reply.say(
                 "reply.checkout.summary_split",
-                chf=reply.chf(basket.quote.total - leman),
-                leman=format_decimal(leman, format="#,##0.00", locale=BABEL_LOCALES.get(turn.lang, "fr_CH")),
+                chf=reply.chf(preview.chf),
+                leman=local_amount(preview.leman, turn.lang),
                 currency=currency,
             )
         reply.button("button.confirm", "/affirm")
@@ -322,58 +335,35 @@ class ActionSubmitOrder(MarketplaceAction):
         if not slots("order_confirmed"):
             turn.reply.say("reply.checkout.cancelled")
             return reset
-        choice = DeliveryChoice(
-            mode=slots("delivery_mode"),
-            postal_code=slots("postal_code") or "",
-            time_slot=slots("time_slot") or "",
-            payment_method=slots("payment_method") or "chf",
-        )
-        order = place_order(turn.uow, turn.app.settings, turn.person, choice)
+        placed = place_checkout(turn.uow, turn.app.settings, turn.person, turn.lang, checkout_choice(turn.tracker))
         reply = turn.reply
-        reply.say("reply.checkout.placed", number=order.number, total=reply.chf(order.total))
+        reply.say("reply.checkout.placed", number=placed.number, total=reply.chf(placed.total))
         reply.say("reply.checkout.next_steps")
-        if turn.app.settings.payments is not None:
-            send_payment_documents(turn, order)
+        for document in placed.documents:
+            render_payment_document(reply, document, turn.app.settings.local_currency.name)
         return reset
 
-    def on_error(self, error: Exception) -> list[EventType]:
+    def on_error(self, error: MarketplaceError) -> list[EventType]:
         return [SlotSet(slot, None) for slot in FORM_SLOTS]
 
 
-def send_payment_documents(turn: Turn, order: Order) -> None:
-    """After the order: the QR-bill for the francs (image and PDF), the e-Léman QR code for the Léman, or
-    what to have ready for the courier. Files go to the data directory, which the bot process reads."""
-    settings, reply = turn.app.settings, turn.reply
-    folder = settings.data_dir / "payments"
-    folder.mkdir(parents=True, exist_ok=True)
-    legs = open_payment(turn.uow, settings, order)
-    per_part = any(leg.vendor_order_id is not None for leg in legs)  # money_flow "vendor_order"
-    vendors = {part.id: part.vendor.name for part in order.vendor_orders}
-    for leg in legs:
-        # With one leg per vendor order, each caption says whom it pays (the delivery fee has its own).
-        whom = ""
-        if per_part and leg.method != PaymentMethod.ON_DELIVERY:
-            whom = (
-                reply.t("reply.payment.part_for", vendor=vendors[leg.vendor_order_id]) + " "
-                if leg.vendor_order_id is not None
-                else reply.t("reply.payment.part_delivery") + " "
-            )
-        if leg.method == PaymentMethod.QR_BILL:
-            bill = make_qr_bill(settings, order, leg, turn.lang)
-            png, pdf = folder / f"{order.number}-{leg.id}-qr-bill.png", folder / f"{order.number}-{leg.id}-qr-bill.pdf"
-            png.write_bytes(bill.png)
-            pdf.write_bytes(bill.pdf)
-            caption = reply.t("reply.payment.qr_bill", amount=reply.chf(leg.amount), reference=bill.reference)
-            reply.attach("image", str(png), whom + caption)
-            reply.attach("document", str(pdf), "")
-        elif leg.method == PaymentMethod.LEMAN and settings.payments and settings.payments.leman:
-            qr = folder / f"{order.number}-{leg.id}-leman.png"
-            qr.write_bytes(qr_png(payment_request(settings, order, leg)))
-            amount = format_decimal(leg.amount, format="#,##0.00", locale=BABEL_LOCALES.get(turn.lang, "fr_CH"))
-            caption = reply.t("reply.payment.leman", amount=amount, currency=settings.local_currency.name)
-            reply.attach("image", str(qr), whom + caption)
-        elif leg.method == PaymentMethod.ON_DELIVERY:
-            reply.say("reply.payment.on_delivery", amount=reply.chf(cash_due(order)[0]))
+def render_payment_document(reply: Reply, document: PaymentDocument, currency: str) -> None:
+    """The QR-bill for the francs (image and PDF), the e-Léman QR code for the Léman, or what to have ready
+    for the courier; with one payment per vendor, each caption says whom it pays."""
+    whom = ""
+    if document.vendor_name:
+        whom = reply.t("reply.payment.part_for", vendor=document.vendor_name) + " "
+    elif document.pays_delivery_fee:
+        whom = reply.t("reply.payment.part_delivery") + " "
+    if document.kind == LegMethod.QR_BILL:
+        caption = reply.t("reply.payment.qr_bill", amount=reply.chf(document.amount), reference=document.reference)
+        reply.attach("image", str(document.image), whom + caption)
+        reply.attach("document", str(document.pdf), "")
+    elif document.kind == LegMethod.LEMAN:
+        caption = reply.t("reply.payment.leman", amount=local_amount(document.amount, reply.lang), currency=currency)
+        reply.attach("image", str(document.image), whom + caption)
+    else:
+        reply.say("reply.payment.on_delivery", amount=reply.chf(document.amount))
 
 
 class ActionInterruptCheckout(MarketplaceAction):

@@ -1,7 +1,7 @@
 """Turning what people type (and what NLU extracted) into values the core understands.
 
 Pure functions, no Rasa, no database: quantities in words, prices, order numbers, postal codes,
-delivery choices and time slots, in French, German, Italian and English.
+delivery choices, payment methods and time slots, in French, German, Italian and English.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from catalog.text import fold
+from checkout.payment import PaymentMethod
 
 NUMBER_WORDS = {
     # fr
@@ -137,9 +138,10 @@ def parse_order_number(text: str | None, prefix: str) -> str | None:
     """ "ge-7k3q9m", "7K3Q9M", "GE 7K3Q9M" -> "GE-7K3Q9M" (the deployment's prefix)."""
     if not text:
         return None
-    for match in re.finditer(r"(?:\b[A-Za-z]{2}\s?-?\s?)?\b([2-9A-HJ-NP-Za-hj-np-z]{6})\b", text):
-        code = match[1].upper()
-        if any(c.isdigit() for c in code):
+    for match in re.finditer(r"(?:\b([A-Za-z]{2})\s?-?\s?)?\b([2-9A-HJ-NP-Za-hj-np-z]{6})\b", text):
+        said_prefix, code = (match[1] or "").upper(), match[2].upper()
+        # Alone, a code needs a digit ("annule" is a word); after the prefix, one of six codes has none.
+        if any(c.isdigit() for c in code) or said_prefix == prefix.upper():
             return f"{prefix}-{code}"
     return None
 
@@ -162,9 +164,9 @@ def parse_delivery_mode(text: str | None) -> str | None:
     return None
 
 
-PAYMENT_WORDS = {
-    "mixed": ("moitie", "mix", "half", "halb", "meta", "les deux", "both", "beides", "partie"),
-    "on_delivery": (
+PAYMENT_WORDS = {  # checked in this order: "payer à la livraison" is on delivery, "moitié en lémans" mixed
+    PaymentMethod.MIXED: ("moitie", "mix", "half", "halb", "meta", "les deux", "both", "beides", "partie"),
+    PaymentMethod.ON_DELIVERY: (
         "livraison",
         "delivery",
         "lieferung",
@@ -175,12 +177,12 @@ PAYMENT_WORDS = {
         "contanti",
         "abholung",
     ),
-    "leman": ("leman", "lemans"),
-    "chf": ("chf", "franc", "carte", "card", "karte", "carta", "twint", "postfinance", "iban", "qr"),
+    PaymentMethod.LEMAN: ("leman", "lemans"),
+    PaymentMethod.CHF: ("chf", "franc", "carte", "card", "karte", "carta", "twint", "postfinance", "iban", "qr"),
 }
 
 
-def parse_payment_method(text: str | None) -> str | None:
+def parse_payment_method(text: str | None) -> PaymentMethod | None:
     folded = f" {fold(text or '')} "
     for method, words in PAYMENT_WORDS.items():
         if any(w in folded for w in words):
@@ -201,11 +203,6 @@ def parse_choice(text: str | None) -> int | None:
         return int(match[1])
     match = re.search(r"#(\d{1,2})\b", text or "")
     return int(match[1]) if match else None
-
-
-def time_slots(today: date, windows: tuple[str, ...], days: int = 3) -> list[str]:
-    """Bookable slots, e.g. "2026-11-23 17:00-19:00", from tomorrow on."""
-    return [f"{today + timedelta(days=d)} {w}" for d in range(1, days + 1) for w in windows]
 
 
 DAY_WORDS = {

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk.events import EventType, SlotSet
-from sqlalchemy import select
 
 from catalog.services import ProductFilters, ProductView, SearchResult, product_details
-from catalog.taxonomy import categories, format_quantity, labels, parse_unit
+from catalog.taxonomy import categories, format_quantity, labels
 from catalog.text import fold
+from catalog.units import sale_units
+from catalog.vendors import find_vendor_slug
 from checkout.services import BasketView, add_to_basket, clear_basket, remove_from_basket, reorder, view_basket
 from dialogues.actions.base import MarketplaceAction, Reply, Turn
 from dialogues.actions.parsing import parse_amount, parse_choice, parse_quantity
-from marketplace.accounts import Organisation
 from marketplace.errors import InsufficientStock, OrderNotFound
 from marketplace.i18n import unit_label
 
@@ -55,16 +55,6 @@ def term_slug(value: str | None, terms: dict) -> str | None:
     return None
 
 
-def vendor_slug(turn: Turn, value: str | None) -> str | None:
-    if not value:
-        return None
-    wanted = fold(value)
-    for slug, name in turn.uow.session.execute(select(Organisation.slug, Organisation.name)):
-        if wanted in fold(name) or wanted.replace(" ", "-") in slug:
-            return slug
-    return None
-
-
 def show_list(
     turn: Turn, results: list[SearchResult], intent: str = "add_to_basket", **entities: str
 ) -> list[EventType]:
@@ -96,7 +86,7 @@ def search_filters(turn: Turn) -> ProductFilters:
     if any(w in folded for w in ("moins de", "under", "unter", "meno di", "max", "below", "bis ")):
         max_price = parse_amount(turn.text)
     return ProductFilters(
-        category=category, label=label, vendor=vendor_slug(turn, turn.entity("vendor")), max_price=max_price
+        category=category, label=label, vendor=find_vendor_slug(turn.uow, turn.entity("vendor")), max_price=max_price
     )
 
 
@@ -141,24 +131,6 @@ def resolve_product(turn: Turn, vendor: str | None = None) -> tuple[ProductView 
             return results[0].product, results
         candidates = candidates or results
     return None, candidates
-
-
-def sale_units(quantity: Decimal, said_unit: str | None, product_unit: str) -> Decimal:
-    """ "500 g" of a product sold by the kg is 0.5; "1 kg" of 250 g jars is 4 jars."""
-    grams = {"g": Decimal(1), "gr": Decimal(1), "gramm": Decimal(1), "grammes": Decimal(1), "kg": Decimal(1000)}
-    grams |= {"kilo": Decimal(1000), "kilos": Decimal(1000)}
-    said = fold(said_unit or "").strip()
-    if said not in grams:
-        return quantity
-    weight = quantity * grams[said]
-    if product_unit == "kg":
-        return weight / 1000
-    unit = parse_unit(product_unit).code
-    size, _, measure = unit.partition(" ")
-    if measure in ("g", "kg"):
-        pack = Decimal(size) * (1000 if measure == "kg" else 1)
-        return (weight / pack).to_integral_value(rounding=ROUND_CEILING)
-    return quantity
 
 
 def ask_which(

@@ -1,4 +1,8 @@
-"""Producer actions: stock and price by sentence, orders to prepare — on their own products only."""
+"""Producer actions: stock and price by sentence, orders to prepare — on their own products only.
+
+Thin adapters over `work/vendors.py`, like the `/stock`, `/price` and `/orders` commands: they find the
+product's words and the number in the message, call the core, and render with the same reply keys.
+"""
 
 from __future__ import annotations
 
@@ -6,95 +10,92 @@ from typing import Any
 
 from rasa_sdk.events import EventType
 
-from catalog.services import ProductView, set_price, set_stock
+from catalog.services import ProductView
 from catalog.taxonomy import format_quantity
-from checkout.services import vendor_orders
-from checkout.status import OrderStatus
 from dialogues.actions.base import MarketplaceAction, Turn
 from dialogues.actions.parsing import parse_amount, parse_quantity
-from dialogues.actions.shopping import ask_which, resolve_product, unit_name
-from marketplace.accounts import Organisation, Role
+from dialogues.actions.shopping import MAX_TEXT, payload
+from marketplace.i18n import unit_label
+from work.vendors import OwnProductMatch, match_own_product, open_orders, set_price, set_stock, vendor_of
 
 
-def own_vendor(turn: Turn) -> Organisation | None:
-    membership = next((m for m in turn.person.memberships if m.role == Role.VENDOR_MEMBER), None)
-    return membership.organisation if membership else None
-
-
-def own_product(turn: Turn, intent: str, **entities: str) -> tuple[ProductView | None, list[EventType]]:
-    """The product of the speaker's own vendor this message is about, or the question to ask instead."""
-    vendor = own_vendor(turn)
-    if vendor is None:
-        turn.reply.say("reply.vendor.only_vendors")
-        return None, []
-    product, results = resolve_product(turn, vendor=vendor.slug)
-    if product is None:
-        return None, ask_which(turn, results, turn.entity("product") or turn.text, intent, **entities)
-    return product, []
+def own_product(turn: Turn, intent: str, **entities: str) -> ProductView | None:
+    """The speaker's own product this message is about; else None, having asked which one (each button
+    repeats `intent` with the product's SKU, which the matcher takes as exact)."""
+    vendor_of(turn.person)  # someone who is no vendor's member is told how to link, whatever they said
+    named = turn.entity("product")
+    typed = "" if turn.text.startswith("/") else turn.text[:MAX_TEXT]  # a button payload is no product name
+    # The NLU's product words first ("miel"), then the whole message ("12 pots de miel d'acacia").
+    match = OwnProductMatch(None)
+    for query in dict.fromkeys(q for q in (named, typed) if q):
+        found = match_own_product(turn.uow, turn.person, query, turn.lang)
+        if found.exact is not None:
+            return found.exact
+        match = match if match.candidates else found
+    said = (named or typed)[:60]
+    if not match.candidates:
+        turn.reply.say("vendor.product_unknown", product=said)
+        return None
+    turn.reply.say("vendor.product_which", product=said)
+    for p in match.candidates:
+        button = {"title": f"{p.name} ({p.sku})", "payload": payload(intent, product=p.sku, **entities)}
+        turn.reply.buttons.append(button)
+    return None
 
 
 class ActionUpdateStock(MarketplaceAction):
     action_name = "action_update_stock"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn, _domain: dict[str, Any]) -> list[EventType]:
         quantity = parse_quantity(turn.entity("quantity") or turn.text)
         extra = {"quantity": format_quantity(quantity)} if quantity is not None else {}
-        product, events = own_product(turn, "update_stock", **extra)
+        product = own_product(turn, "update_stock", **extra)
         if product is None:
-            return events
+            return []
         if quantity is None:
             turn.reply.say("reply.vendor.which_quantity", product=product.name)
             return []
-        updated = set_stock(turn.uow, turn.person, product.id, quantity)
-        turn.reply.say(
-            "reply.vendor.stock_set",
-            product=product.name,
-            stock=format_quantity(updated.stock),
-            unit=unit_name(turn.reply, updated.unit),
-        )
+        stock = format_quantity(set_stock(turn.uow, turn.person, product.id, quantity))
+        turn.reply.say("vendor.stock_set", product=product.name, stock=stock, unit=unit_label(product.unit, turn.lang))
         return []
 
 
 class ActionUpdatePrice(MarketplaceAction):
     action_name = "action_update_price"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn, _domain: dict[str, Any]) -> list[EventType]:
         price = parse_amount(turn.entity("amount")) or parse_amount(turn.text)
-        product, events = own_product(turn, "update_price", **({"amount": str(price)} if price is not None else {}))
+        product = own_product(turn, "update_price", **({"amount": str(price)} if price is not None else {}))
         if product is None:
-            return events
+            return []
         if price is None:
             turn.reply.say("reply.vendor.which_price", product=product.name)
             return []
-        old = product.price.amount
-        set_price(turn.uow, turn.person, product.id, price)
         reply = turn.reply
-        reply.say("reply.vendor.price_set", product=product.name, old=reply.chf(old), new=reply.chf(price))
+        old, new = reply.chf(product.price.amount), reply.chf(set_price(turn.uow, turn.person, product.id, price))
+        reply.say("vendor.price_set", product=product.name, old=old, new=new, unit=unit_label(product.unit, turn.lang))
         return []
 
 
 class ActionVendorOrders(MarketplaceAction):
     action_name = "action_vendor_orders"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
-        vendor = own_vendor(turn)
-        if vendor is None:
-            turn.reply.say("reply.vendor.only_vendors")
-            return []
+    def handle(self, turn: Turn, _domain: dict[str, Any]) -> list[EventType]:
+        work = open_orders(turn.uow, turn.person)
         reply = turn.reply
-        open_parts = [
-            part
-            for part in vendor_orders(turn.uow, turn.person, vendor.slug)
-            if part.status in (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.PREPARED)
-        ]
-        if not open_parts:
-            reply.say("reply.vendor.no_orders")
+        if not work.orders:
+            reply.say("vendor.orders.none")
             return []
-        reply.say("reply.vendor.orders", count=len(open_parts))
-        for part in open_parts[:10]:
-            order = part.order
-            when = order.time_slot or "—"
-            reply.line(f"{order.number} · {reply.t(f'status.{part.status}')} · {when} · {reply.chf(part.goods_total)}")
-            for line in part.lines:
-                reply.line(f"  • {format_quantity(line.quantity)} × {line.name}")
+        reply.say("vendor.orders.title", vendor=work.vendor_name, count=work.count)
+        for order in work.orders:
+            status = reply.t(f"status.{order.status}")
+            if order.payment != "paid":
+                status += ", " + reply.t(f"payment.state.{order.payment}")
+            items = ", ".join(
+                f"{format_quantity(i.quantity)} {unit_label(i.unit, turn.lang)} {i.name}" for i in order.items
+            )
+            when, total = reply.slot(order.slot), reply.chf(order.goods_total)
+            reply.say("vendor.orders.line", order=order.number, status=status, when=when, items=items, total=total)
+        if work.count > len(work.orders):
+            reply.say("vendor.orders.more", count=work.count - len(work.orders))
         return []

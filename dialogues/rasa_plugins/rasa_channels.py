@@ -24,7 +24,7 @@ from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLSt
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-DOMAIN_FILE = Path(__file__).resolve().parent / "domain.yml"
+DOMAIN_FILE = Path(__file__).resolve().parent.parent / "domain.yml"  # dialogues/domain.yml
 # Named as the entities' extractor, so a tracker shows which path parsed a message.
 EXTRACTOR = "ButtonRestInput"
 

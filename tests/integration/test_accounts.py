@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 
 from bot.addresses import parse_chat_address
-from catalog.services import set_price, set_stock
 from marketplace.accounts import (
     OrganisationKind,
     Role,
@@ -16,6 +15,7 @@ from marketplace.accounts import (
 )
 from marketplace.errors import InvalidInput, InvalidPrice, InvalidQuantity, PermissionDenied
 from tests.conftest import person
+from work.vendors import set_price, set_stock
 
 
 @pytest.mark.parametrize(
@@ -53,8 +53,8 @@ def test_roles_follow_memberships(app):
 def test_vendors_change_stock_and_price_of_their_own_products_only(app, shop):
     with app.db.uow() as uow:
         farmer = person(uow, shop["farmer"])
-        assert set_stock(uow, farmer, shop["eggs"], Decimal(12)).stock == 12
-        assert set_price(uow, farmer, shop["eggs"], Decimal("6.50")).price_chf == Decimal("6.50")
+        assert set_stock(uow, farmer, shop["eggs"], Decimal(12)) == 12
+        assert set_price(uow, farmer, shop["eggs"], Decimal("6.50")) == Decimal("6.50")
         with pytest.raises(PermissionDenied):
             set_stock(uow, farmer, shop["wine"], Decimal(0))
         with pytest.raises(PermissionDenied):

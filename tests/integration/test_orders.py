@@ -83,6 +83,16 @@ def test_adding_twice_adds_up_and_remove_takes_out(app, shop):
         assert view_basket(uow, app.settings, consumer, "fr").is_empty
 
 
+def test_clearing_the_basket_empties_it_when_read_afresh(app, shop):
+    """As an action does: the basket is loaded in a new session, then cleared (it raised KeyError: 'lines')."""
+    fill(app, shop, ("eggs", "1"), ("wine", "1"))
+    with app.db.uow() as uow:
+        clear_basket(uow, person(uow, shop["consumer"]))
+        uow.commit()
+    with app.db.uow() as uow:
+        assert view_basket(uow, app.settings, person(uow, shop["consumer"]), "fr").is_empty
+
+
 def test_basket_rejects_quantity_above_stock_and_fractions_of_pieces(app, shop):
     with app.db.uow() as uow:
         consumer = person(uow, shop["consumer"])

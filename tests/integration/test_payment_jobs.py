@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bootstrap import App
 from bot.payment_jobs import WEBHOOK_PATH, LemanWebhook, PaymentJobs
-from payments.models import LegStatus, PaymentMethod
+from payments.models import LegMethod, LegStatus
 from tests.integration.test_payments import _legs, _leman_order, webhook
 
 
@@ -59,7 +59,7 @@ def test_the_webhook_endpoint_counts_a_signed_payment_and_refuses_a_forged_one(a
     forged, first, replayed = asyncio.run(scenario())
     assert forged[0] == 401
     assert first == (200, {"ok": True, "outcome": "paid"}) and replayed[1]["outcome"] == "duplicate"
-    assert _legs(app, number)[PaymentMethod.LEMAN][2] == LegStatus.PAID
+    assert _legs(app, number)[LegMethod.LEMAN][2] == LegStatus.PAID
 
 
 def test_polling_the_node_catches_a_payment_whose_webhook_never_came(app: App, shop, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -94,5 +94,5 @@ def test_polling_the_node_catches_a_payment_whose_webhook_never_came(app: App, s
     finally:
         node.shutdown()
     assert outcomes == ["paid"] and again == ["duplicate"]
-    assert _legs(app, number)[PaymentMethod.LEMAN][:3:2] == (amount, LegStatus.PAID)
+    assert _legs(app, number)[LegMethod.LEMAN][:3:2] == (amount, LegStatus.PAID)
     assert amount > Decimal(0)

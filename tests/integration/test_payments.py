@@ -23,7 +23,7 @@ from marketplace.settings import SettingsError, load_settings
 from payments.camt import BankFileError, import_bank_file
 from payments.deadlines import cancel_overdue
 from payments.leman import SIGNATURE_HEADER, WebhookRejected, apply_event, payment_request, verify_webhook
-from payments.models import LegStatus, PaymentMethod
+from payments.models import LegMethod, LegStatus
 from payments.qr_bill import make_qr_bill
 from payments.references import is_valid_creditor_reference, is_valid_qrr
 from payments.services import legs_of, open_payment, payment_state, vendor_breakdown
@@ -60,16 +60,16 @@ def _status(app: App, number: str) -> OrderStatus:
 def test_francs_only_is_one_qr_bill_leg_with_a_qrr_reference(app: App, shop: dict[str, int]) -> None:
     number = _order(app, shop, "chf")
     legs = _legs(app, number)
-    assert list(legs) == [PaymentMethod.QR_BILL]
-    amount, reference, status = legs[PaymentMethod.QR_BILL]
+    assert list(legs) == [LegMethod.QR_BILL]
+    amount, reference, status = legs[LegMethod.QR_BILL]
     assert amount == D("24.10") and is_valid_qrr(reference) and status == LegStatus.AWAITING
 
 
 def test_mixed_takes_each_vendors_share_in_leman_and_the_rest_in_francs(app: App, shop: dict[str, int]) -> None:
     number = _order(app, shop, "mixed", mode="delivery")
     legs = _legs(app, number)
-    assert legs[PaymentMethod.LEMAN][0] == D("4.80")  # half of the tomatoes; the wine vendor takes none
-    assert legs[PaymentMethod.QR_BILL][0] == D("24.10") - D("4.80") + D("7.00")  # plus the delivery fee
+    assert legs[LegMethod.LEMAN][0] == D("4.80")  # half of the tomatoes; the wine vendor takes none
+    assert legs[LegMethod.QR_BILL][0] == D("24.10") - D("4.80") + D("7.00")  # plus the delivery fee
     with app.db.uow() as uow:
         breakdown = {p.vendor.slug: (chf, lem) for p, chf, lem in vendor_breakdown(get_order(uow, number))}
     assert breakdown == {"ferme-test": (D("4.80"), D("4.80")), "cave-test": (D("14.50"), D("0.00"))}
@@ -100,7 +100,7 @@ def test_an_ordinary_iban_gets_creditor_references(app: App, shop: dict[str, int
     creditor = replace(app.settings.payments.creditor, iban="CH9300762011623852957")
     app.settings = replace(app.settings, payments=replace(app.settings.payments, creditor=creditor))
     number = _order(app, shop, "chf")
-    assert is_valid_creditor_reference(_legs(app, number)[PaymentMethod.QR_BILL][1])
+    assert is_valid_creditor_reference(_legs(app, number)[LegMethod.QR_BILL][1])
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def _import(app: App, data: bytes):  # type: ignore[no-untyped-def]
 
 def test_a_bank_credit_pays_the_order_once_whatever_the_file_version(app: App, shop: dict[str, int]) -> None:
     number = _order(app, shop, "chf")
-    amount, reference, _ = _legs(app, number)[PaymentMethod.QR_BILL]
+    amount, reference, _ = _legs(app, number)[LegMethod.QR_BILL]
     file = camt054(("E1", reference, str(amount)), version="04")
     report = _import(app, file)
     assert report.paid == [(reference, amount)] and _status(app, number) == OrderStatus.PAID
@@ -158,11 +158,31 @@ def test_a_bank_credit_pays_the_order_once_whatever_the_file_version(app: App, s
         assert payment_state(uow, get_order(uow, number)).paid == amount  # counted once
 
 
+def test_a_second_payment_for_a_paid_leg_is_a_duplicate_and_the_leg_keeps_its_first(
+    app: App, shop: dict[str, int]
+) -> None:
+    """The customer pays the same QR-bill twice (two bank entries): the second is reported, never counted."""
+    number = _order(app, shop, "chf")
+    amount, reference, _ = _legs(app, number)[LegMethod.QR_BILL]
+    assert _import(app, camt054(("E1", reference, str(amount)))).paid == [(reference, amount)]
+    with app.db.uow() as uow:
+        leg = legs_of(uow, get_order(uow, number))[0]
+        first = (leg.status, leg.received, leg.external_id, leg.paid_at)
+    again = _import(app, camt054(("E2", reference, str(amount))))
+    assert (again.duplicates, again.overpaid, again.applied) == ([reference], [], 0)
+    with app.db.uow() as uow:
+        order = get_order(uow, number)
+        leg = legs_of(uow, order)[0]
+        assert (leg.status, leg.received, leg.external_id, leg.paid_at) == first
+        assert first[:2] == (LegStatus.PAID, amount)
+        assert payment_state(uow, order).paid == amount
+
+
 def test_underpayments_unknown_references_and_overpayments_are_reported(app: App, shop: dict[str, int]) -> None:
     short, full = _order(app, shop, "chf"), _order(app, shop, "chf")
     (short_amount, short_ref, _), (full_amount, full_ref, _) = (
-        _legs(app, short)[PaymentMethod.QR_BILL],
-        _legs(app, full)[PaymentMethod.QR_BILL],
+        _legs(app, short)[LegMethod.QR_BILL],
+        _legs(app, full)[LegMethod.QR_BILL],
     )
     report = _import(app, camt054(
         ("E1", short_ref, "10.00"), ("E2", "000000000000000000000999995", "5.00"), ("E3", full_ref, "30.00"),
@@ -215,7 +235,7 @@ def webhook(key: rsa.RSAPrivateKey, tx: str, reference: str, cents: int, *, wall
 
 def _leman_order(app: App, shop: dict[str, int]) -> tuple[str, str, D, str]:
     number = _order(app, shop, "mixed")
-    amount, reference, _ = _legs(app, number)[PaymentMethod.LEMAN]
+    amount, reference, _ = _legs(app, number)[LegMethod.LEMAN]
     return number, reference, amount, app.settings.payments.leman.wallet
 
 
@@ -243,7 +263,7 @@ def test_pending_then_completed_then_replayed(app: App, shop: dict[str, int], no
     assert (
         _apply(app, node_key, *webhook(node_key, "0xt1", reference, cents, wallet=wallet, event="PENDING")) == "pending"
     )
-    assert _legs(app, number)[PaymentMethod.LEMAN][2] == LegStatus.PENDING
+    assert _legs(app, number)[LegMethod.LEMAN][2] == LegStatus.PENDING
     completed = webhook(node_key, "0xt1", reference, cents, wallet=wallet, spelling="resources")
     assert _apply(app, node_key, *completed) == "paid"
     assert _apply(app, node_key, *completed) == "duplicate"
@@ -251,7 +271,7 @@ def test_pending_then_completed_then_replayed(app: App, shop: dict[str, int], no
     assert _status(app, number) == OrderStatus.PLACED
     with app.db.uow() as uow:
         assert payment_state(uow, get_order(uow, number)).state == "partial"
-    francs, qrr, _ = _legs(app, number)[PaymentMethod.QR_BILL]
+    francs, qrr, _ = _legs(app, number)[LegMethod.QR_BILL]
     _import(app, camt054(("E9", qrr, str(francs))))
     assert _status(app, number) == OrderStatus.PAID
 
@@ -268,7 +288,7 @@ def test_bad_signature_wrong_wallet_and_wrong_amount(app: App, shop: dict[str, i
     with pytest.raises(WebhookRejected, match="another wallet"):
         _apply(app, node_key, *webhook(node_key, "0xt3", reference, int(amount * 100), wallet="0xdead"))
     assert _apply(app, node_key, *webhook(node_key, "0xt4", reference, 1, wallet=wallet)) == "partial"
-    assert _legs(app, number)[PaymentMethod.LEMAN][2] == LegStatus.AWAITING
+    assert _legs(app, number)[LegMethod.LEMAN][2] == LegStatus.AWAITING
     pem = node_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -300,12 +320,12 @@ def test_a_chosen_amount_of_leman_is_spread_over_the_vendors_and_capped(app: App
         uow.commit()
     number = _order(app, shop, "mixed")
     legs = _legs(app, number)
-    assert legs[PaymentMethod.LEMAN][0] == D("3.00") and legs[PaymentMethod.QR_BILL][0] == D("24.10") - D("3.00")
+    assert legs[LegMethod.LEMAN][0] == D("3.00") and legs[LegMethod.QR_BILL][0] == D("24.10") - D("3.00")
     with app.db.uow() as uow:
         set_leman_wanted(uow, person(uow, shop["consumer"]), D("500"))  # more than the vendors accept
         uow.commit()
     capped = _legs(app, _order(app, shop, "mixed"))
-    assert capped[PaymentMethod.LEMAN][0] == D("4.80")
+    assert capped[LegMethod.LEMAN][0] == D("4.80")
 
 
 def test_with_the_vendor_order_money_flow_each_vendor_is_paid_by_its_own_legs(app: App, shop: dict[str, int]) -> None:
@@ -318,20 +338,20 @@ def test_with_the_vendor_order_money_flow_each_vendor_is_paid_by_its_own_legs(ap
         slug = {part.id: part.vendor.slug for part in order.vendor_orders}
         legs = {(leg.method, slug.get(leg.vendor_order_id, "delivery")): leg for leg in legs_of(uow, order)}
         assert {key: leg.amount for key, leg in legs.items()} == {
-            (PaymentMethod.QR_BILL, "ferme-test"): D("4.80"),
-            (PaymentMethod.QR_BILL, "cave-test"): D("14.50"),
-            (PaymentMethod.QR_BILL, "delivery"): D("7.00"),  # the fee: for the whole order
-            (PaymentMethod.LEMAN, "ferme-test"): D("4.80"),  # the cave takes no Léman: no leg
+            (LegMethod.QR_BILL, "ferme-test"): D("4.80"),
+            (LegMethod.QR_BILL, "cave-test"): D("14.50"),
+            (LegMethod.QR_BILL, "delivery"): D("7.00"),  # the fee: for the whole order
+            (LegMethod.LEMAN, "ferme-test"): D("4.80"),  # the cave takes no Léman: no leg
         }
         assert len({leg.reference for leg in legs.values()}) == 4
-        assert all(is_valid_qrr(leg.reference) for (method, _), leg in legs.items() if method == PaymentMethod.QR_BILL)
+        assert all(is_valid_qrr(leg.reference) for (method, _), leg in legs.items() if method == LegMethod.QR_BILL)
         refs = {key: (leg.reference, leg.amount) for key, leg in legs.items()}
-        confirm_leg(uow, legs[PaymentMethod.QR_BILL, "delivery"], D("7.00"), "bank:fee")
-        confirm_leg(uow, legs[PaymentMethod.LEMAN, "ferme-test"], D("4.80"), "0xferme")
+        confirm_leg(uow, legs[LegMethod.QR_BILL, "delivery"], D("7.00"), "bank:fee")
+        confirm_leg(uow, legs[LegMethod.LEMAN, "ferme-test"], D("4.80"), "0xferme")
         uow.commit()
 
     # The farm's francs come by bank: the farm's part is paid, the cave's is still waiting for its own.
-    reference, amount = refs[PaymentMethod.QR_BILL, "ferme-test"]
+    reference, amount = refs[LegMethod.QR_BILL, "ferme-test"]
     assert _import(app, camt054(("E9", reference, str(amount)))).paid == [(reference, amount)]
     with app.db.uow() as uow:
         order = get_order(uow, number)
@@ -340,7 +360,7 @@ def test_with_the_vendor_order_money_flow_each_vendor_is_paid_by_its_own_legs(ap
             "cave-test": OrderStatus.PLACED,
         }
         assert payment_state(uow, order).state == "partial"
-    reference, amount = refs[PaymentMethod.QR_BILL, "cave-test"]
+    reference, amount = refs[LegMethod.QR_BILL, "cave-test"]
     _import(app, camt054(("E10", reference, str(amount))))
     assert _status(app, number) == OrderStatus.PAID
 

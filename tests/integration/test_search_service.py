@@ -2,9 +2,10 @@
 
 from decimal import Decimal
 
-from catalog.services import ProductFilters, set_availability, set_stock
+from catalog.services import ProductFilters
 from marketplace.accounts import ApprovalStatus, set_organisation_status
 from tests.conftest import make_product, person
+from work.vendors import set_availability, set_stock
 
 
 def skus(app, query, **filters):

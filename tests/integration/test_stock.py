@@ -1,18 +1,22 @@
 """Stock is never oversold: real concurrent buyers, and random sequences of orders and cancellations."""
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from catalog.models import Product
-from checkout.models import Order
+from checkout.models import Order, OrderLine
 from checkout.services import DeliveryChoice, add_to_basket, cancel_order, clear_basket, place_order
 from marketplace.accounts import OrganisationKind, add_organisation, person_for_chat
 from marketplace.errors import InsufficientStock
-from tests.conftest import make_product, person
+from tests.conftest import POSTGRES_URL, make_product, person
 
 D = Decimal
 BUYERS = 16
@@ -65,6 +69,74 @@ def test_more_buyers_than_units_race_for_the_last_items(app):
         assert uow.session.scalar(select(func.count(Order.id))) == STOCK
 
 
+@contextmanager
+def everyone_reads_before_anyone_writes(engine: Engine, writers: int) -> Iterator[None]:
+    """Hold each thread's first UPDATE of `products` until every writer has reached its own: the interleaving
+    in which a stock read in Python and written back later oversells, made certain instead of likely."""
+    gate = threading.Barrier(writers, timeout=60)
+    passed = threading.local()
+
+    def hold(conn, cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE PRODUCTS") and not getattr(passed, "gate", False):
+            passed.gate = True
+            gate.wait()
+
+    event.listen(engine, "before_cursor_execute", hold)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", hold)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL.startswith("postgresql"), reason="SQLite runs one writer at a time: no race")
+def test_concurrent_orders_sell_exactly_the_stock_on_postgresql(app):
+    """Twelve buyers order 3 each of 15 in stock, at once and each in its own transaction: five orders succeed,
+    the stock ends at 0 and never goes below."""
+    buyers, quantity, initial = 12, D(3), D(15)
+    with app.db.uow() as uow:
+        add_organisation(uow, "miel-rare", "Miel Rare", OrganisationKind.PRODUCER)
+        honey = make_product(uow, "miel-rare", "MIEL", "Miel de sapin", "18.00", str(initial), category="honey")
+        people = []
+        for i in range(buyers):
+            buyer = person_for_chat(uow, f"telegram:{6000 + i}")
+            add_to_basket(uow, buyer, honey, quantity)
+            people.append(buyer.id)
+        uow.commit()
+
+    start = threading.Barrier(buyers)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def buy(buyer_id: int) -> None:
+        start.wait()
+        try:
+            with app.db.uow() as uow:
+                place_order(uow, app.settings, person(uow, buyer_id), DeliveryChoice("pickup"))
+                uow.commit()
+            result = "sold"
+        except InsufficientStock:
+            result = "refused"
+        except Exception as exc:  # any other failure is a bug this test must show
+            result = f"error: {exc!r}"
+        with lock:
+            outcomes.append(result)
+
+    with everyone_reads_before_anyone_writes(app.db.engine, buyers):
+        threads = [threading.Thread(target=buy, args=(b,)) for b in people]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+
+    with app.db.uow() as uow:
+        stock = uow.session.scalar(select(Product.stock).where(Product.id == honey))
+        ordered = uow.session.scalar(select(func.sum(OrderLine.quantity)).where(OrderLine.product_id == honey))
+    assert stock == 0, f"stock {stock} after {outcomes}"
+    assert sorted(outcomes) == ["refused"] * (buyers - 5) + ["sold"] * 5
+    assert outcomes.count("sold") * quantity == ordered == initial
+
+
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("order"), st.integers(min_value=0, max_value=2), st.integers(min_value=1, max_value=6)),
@@ -77,6 +149,9 @@ operations = st.lists(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=operations, initial=st.integers(min_value=0, max_value=10))
+@example(ops=[("order", 0, 1)], initial=0)  # nothing on the shelf
+@example(ops=[("order", 0, 6), ("order", 1, 4), ("order", 2, 1)], initial=10)  # exactly the stock, then one more
+@example(ops=[("order", 0, 6), ("cancel", 0, 0), ("order", 1, 6), ("order", 2, 6)], initial=10)  # given back, resold
 def test_stock_never_goes_negative_and_always_matches_open_orders(app, ops, initial):
     with app.db.uow() as uow:
         if uow.session.scalar(select(func.count(Product.id))) == 0:

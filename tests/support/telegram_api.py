@@ -26,6 +26,10 @@ What it speaks, as Telegram does:
   a tenth of the interval early (FLOOD_SLACK; 100 ms at 1/s) is let through: network jitter would otherwise
   turn a client that keeps exactly to the limit into a flaky 429.
   Over the limit: 429 "Too Many Requests: retry after N" with `parameters.retry_after` N (an integer >= 1).
+- Time: flood limits, long-poll timeouts and `sent_at` read `clock` (default time.monotonic). A test that
+  checks them passes a clock it moves itself (tests.support.clock.ManualClock), so that the outcome never
+  depends on how fast a loaded machine runs; with a clock that stands still, a long poll ends only when an
+  update arrives.
 
 Test side (thread-safe; blocking waits have `*_async` twins for code running in an event loop):
 user_sends, user_presses, user_blocks_bot, push_update, messages_to, wait_for, wait_for_count, fail_next,
@@ -396,7 +400,7 @@ class Version:
     reply_markup: dict[str, Any] | None
     params: dict[str, Any]  # the request's parameters
     date: int = field(default_factory=lambda: int(time.time()))
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.monotonic)  # the fake's clock
 
 
 @dataclass(repr=False)
@@ -442,7 +446,7 @@ class SentMessage:
 
     @property
     def sent_at(self) -> float:
-        """time.monotonic() when Telegram took the message."""
+        """The fake's clock (time.monotonic() unless a test gave another) when Telegram took the message."""
         return self.versions[0].at
 
     @property
@@ -461,15 +465,15 @@ class SentMessage:
 
 
 class TokenBucket:
-    """Up to `capacity` requests at once, refilled at `rate` per second."""
+    """Up to `capacity` requests at once, refilled at `rate` per second of `clock`."""
 
-    def __init__(self, capacity: float, rate: float) -> None:
-        self.capacity, self.rate = capacity, rate
-        self.tokens, self.stamp = capacity, time.monotonic()
+    def __init__(self, capacity: float, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity, self.rate, self.clock = capacity, rate, clock
+        self.tokens, self.stamp = capacity, clock()
 
     def wait(self) -> float:
         """0 if a request may go now, else the seconds until one may."""
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         missing = 1 - FLOOD_SLACK - self.tokens
@@ -515,12 +519,14 @@ class FakeTelegramAPI:
         per_chat_burst: int = 3,
         global_per_second: float = 30.0,
         strict_html: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token
+        self.clock = clock
         self.flood_limits = flood_limits
         self.strict_html = strict_html
         self._per_chat = (per_chat_burst, per_chat_per_second)
-        self._global_bucket = TokenBucket(global_per_second, global_per_second)
+        self._global_bucket = TokenBucket(global_per_second, global_per_second, clock)
         self._chat_buckets: dict[int, TokenBucket] = {}
         self._lock = threading.Condition()
         self._chats: dict[int, _Chat] = {}
@@ -635,7 +641,7 @@ class FakeTelegramAPI:
             return
         chat_bucket = self._chat_buckets.get(chat_id)
         if chat_bucket is None:
-            chat_bucket = self._chat_buckets[chat_id] = TokenBucket(*self._per_chat)
+            chat_bucket = self._chat_buckets[chat_id] = TokenBucket(*self._per_chat, self.clock)
         wait = max(self._global_bucket.wait(), chat_bucket.wait())
         if wait:
             self.flood_errors += 1
@@ -767,10 +773,10 @@ class FakeTelegramAPI:
 
     # --- Bot API methods (each gets the request's parameters; the result becomes "result"; see METHODS) ---
 
-    def _get_me(self, p: dict[str, Any]) -> Any:
+    def _get_me(self, _p: dict[str, Any]) -> Any:
         return BOT_USER
 
-    def _log_out(self, p: dict[str, Any]) -> Any:
+    def _log_out(self, _p: dict[str, Any]) -> Any:
         return True
 
     def _delete_webhook(self, p: dict[str, Any]) -> Any:
@@ -792,7 +798,7 @@ class FakeTelegramAPI:
                 self._updates.clear()
         return True
 
-    def _get_webhook_info(self, p: dict[str, Any]) -> Any:
+    def _get_webhook_info(self, _p: dict[str, Any]) -> Any:
         with self._lock:
             info: dict[str, Any] = {"url": self.webhook, "has_custom_certificate": False,
                                     "pending_update_count": len(self._updates)}  # fmt: skip
@@ -802,7 +808,7 @@ class FakeTelegramAPI:
 
     def _get_updates(self, p: dict[str, Any]) -> Any:
         offset, limit = int(p.get("offset") or 0), min(100, max(1, int(p.get("limit") or 100)))
-        deadline = time.monotonic() + max(0.0, float(p.get("timeout") or 0))
+        deadline = self.clock() + max(0.0, float(p.get("timeout") or 0))
         with self._lock:
             if self.webhook:
                 raise ApiError(409, WEBHOOK_ACTIVE)
@@ -820,7 +826,7 @@ class FakeTelegramAPI:
                     raise ApiError(409, OTHER_GETUPDATES)
                 allowed = self._allowed_updates  # unwanted kinds are dropped, never delivered
                 self._updates = [u for u in self._updates if not allowed or update_kind(u) in allowed]
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self.clock()
                 if self._updates or remaining <= 0 or self._server is None:
                     return self._updates[:limit]
                 self._lock.wait(min(remaining, 1.0))
@@ -848,7 +854,8 @@ class FakeTelegramAPI:
             self._check_reply(chat, p)
             stored, sent_file = self._file(p, kind) if kind != "text" else (None, None)
             self._flood_check(chat.user["id"])  # last: only messages Telegram would deliver count
-            version = Version(text, str(p.get(key) or ""), p.get("parse_mode") or None, entities, markup, p)
+            raw = str(p.get(key) or "")
+            version = Version(text, raw, p.get("parse_mode") or None, entities, markup, p, at=self.clock())
             message = SentMessage(chat.next_message_id, chat.user["id"], kind, [version], sent_file, stored)
             chat.next_message_id += 1
             chat.sent.append(message)
@@ -882,7 +889,7 @@ class FakeTelegramAPI:
                 raw, parse_mode = str(p.get(key) or ""), p.get("parse_mode") or None
             else:
                 raw, parse_mode = current.raw_text, current.parse_mode
-            message.versions.append(Version(text, raw, parse_mode, entities, markup, p))
+            message.versions.append(Version(text, raw, parse_mode, entities, markup, p, at=self.clock()))
             chat.events.append((message, len(message.versions) - 1))
             self._lock.notify_all()
             return self._message_json(message)

@@ -1,4 +1,8 @@
-"""The fake Bot API behaves like Telegram for what python-telegram-bot sends it (checked with PTB itself)."""
+"""The fake Bot API behaves like Telegram for what python-telegram-bot sends it (checked with PTB itself).
+
+No Rasa, no network: these run in the core pass. Where Telegram's behaviour depends on time (flood limits,
+long polls) the fake runs on a clock that only the test moves, so a slow machine cannot change an outcome.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import asyncio
 import json
 import re
 import struct
-import threading
-import time
 import urllib.error
 import urllib.request
 import zlib
@@ -27,11 +29,17 @@ from telegram.ext import (
     filters,
 )
 
+from tests.support.clock import ManualClock
 from tests.support.telegram_api import ApiError, FakeTelegramAPI, parse_html
 
-pytestmark = pytest.mark.e2e  # run with the end-to-end tests (`make test-dialogues`)
-
 USER = 42
+WAIT = 60.0  # seconds: a generous bound on waits for something that normally takes milliseconds
+
+
+@pytest.fixture(autouse=True)
+def retry_after_as_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the bot sets it (bot.telegram_bot): PTB gives RetryAfter.retry_after as a timedelta."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
 
 
 def keyboard(*data: str) -> InlineKeyboardMarkup:
@@ -64,6 +72,15 @@ def seconds(retry_after: int | timedelta) -> float:
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
 
 
+async def until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
+    """Wait (without blocking the event loop) until `condition()` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"still not true after {timeout} s"
+        await asyncio.sleep(0.01)
+
+
 def post(fake: FakeTelegramAPI, method: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(f"{fake.base_url}{fake.token}/{method}", body, {"Content-Type": content_type})
     try:
@@ -74,8 +91,13 @@ def post(fake: FakeTelegramAPI, method: str, body: bytes, content_type: str) -> 
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegramAPI]:
-    with FakeTelegramAPI() as fake:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def fake(clock: ManualClock) -> Iterator[FakeTelegramAPI]:
+    with FakeTelegramAPI(clock=clock) as fake:
         fake.user_sends(USER, "hello")  # a bot may only write to people who wrote first
         yield fake
         assert fake.internal_errors == []
@@ -180,7 +202,7 @@ def test_the_per_chat_flood_limit_gives_retry_after(fake: FakeTelegramAPI) -> No
             await bot.send_message(USER, f"burst {n}")
         with pytest.raises(RetryAfter) as refused:
             await bot.send_message(USER, "over the burst of 3")
-        assert seconds(refused.value.retry_after) >= 1
+        assert seconds(refused.value.retry_after) == 1, "0.9 s to wait (a tenth of slack), rounded up"
         await bot.send_message(USER + 1, "another chat has its own budget")
 
     with_bot(fake, scenario)
@@ -188,18 +210,22 @@ def test_the_per_chat_flood_limit_gives_retry_after(fake: FakeTelegramAPI) -> No
     assert [m.text for m in fake.messages_to(USER)] == ["burst 0", "burst 1", "burst 2"]
 
 
-def test_the_flood_budget_refills_and_can_be_switched_off() -> None:
+def test_the_flood_budget_refills_and_can_be_switched_off(clock: ManualClock) -> None:
     async def scenario(bot: Bot) -> None:
         for _ in range(3):
             await bot.send_message(USER, "x")
         with pytest.raises(RetryAfter):
             await bot.send_message(USER, "x")
-        await asyncio.sleep(0.3)  # 4 per second here
-        await bot.send_message(USER, "x")
+        clock.advance(0.2)  # 4 per second here: 0.8 of a message
+        with pytest.raises(RetryAfter):
+            await bot.send_message(USER, "x")
+        clock.advance(0.05)
+        await bot.send_message(USER, "refilled")
 
-    with FakeTelegramAPI(per_chat_per_second=4) as fake:
+    with FakeTelegramAPI(per_chat_per_second=4, clock=clock) as fake:
         fake.user_sends(USER, "hello")
         with_bot(fake, scenario)
+        assert [m.text for m in fake.messages_to(USER)] == ["x", "x", "x", "refilled"] and fake.flood_errors == 2
 
     async def unlimited(bot: Bot) -> None:
         for _ in range(10):
@@ -214,15 +240,15 @@ def test_the_flood_budget_refills_and_can_be_switched_off() -> None:
 def test_a_polling_application_gets_messages_commands_and_button_presses() -> None:
     seen: list[Any] = []
 
-    async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_start(_update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         seen.append(("start", context.args))
 
-    async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_text(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_user is not None and update.effective_message is not None
         seen.append((update.effective_message.text, update.effective_user.language_code))
         await update.effective_message.reply_text("pick", reply_markup=keyboard("go", "stay"))
 
-    async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_button(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None and query.message is not None
         await query.answer("noted", show_alert=True)
@@ -239,9 +265,9 @@ def test_a_polling_application_gets_messages_commands_and_button_presses() -> No
             await app.updater.start_polling(poll_interval=0)  # type: ignore[union-attr]
             fake.user_sends(7, "/start p_123")
             fake.user_sends(7, "du miel", language_code="de")
-            pick = await fake.wait_for_async(7)
+            pick = await fake.wait_for_async(7, timeout=WAIT)
             query_id = fake.user_presses(7, pick.message_id, "go")
-            edited = await fake.wait_for_async(7)
+            edited = await fake.wait_for_async(7, timeout=WAIT)
             assert edited is pick and edited.text == "picked go" and len(edited.edits) == 1
             await app.updater.stop()  # type: ignore[union-attr]
             await app.stop()
@@ -322,10 +348,12 @@ def test_get_updates_confirms_long_polls_and_conflicts(fake: FakeTelegramAPI) ->
         assert first.message.text == "hello" and rest == []
         again = await bot.get_updates(offset=first.update_id + 1, timeout=0)
         assert again == (), "confirmed updates are never returned again"
-        threading.Timer(0.2, fake.user_sends, (USER, "/help")).start()
-        started = time.monotonic()
-        [update] = await bot.get_updates(offset=first.update_id + 1, timeout=5)
-        assert time.monotonic() - started < 2, "a long poll returns as soon as an update arrives"
+        # The fake's clock stands still, so this poll can only end because an update arrives.
+        polls = sum(method == "getUpdates" for method, _ in fake.requests)
+        poll = asyncio.create_task(bot.get_updates(offset=first.update_id + 1, timeout=5, read_timeout=WAIT))
+        await until(lambda: sum(method == "getUpdates" for method, _ in fake.requests) > polls)
+        fake.user_sends(USER, "/help")
+        [update] = await poll
         assert update.update_id > first.update_id and update.message.entities[0].type == "bot_command"
         await bot.set_webhook("https://example.org/hook")
         with pytest.raises(Conflict):
@@ -396,5 +424,5 @@ def test_injected_failures_and_waiting(fake: FakeTelegramAPI) -> None:
     assert fake.flood_errors == 1
     assert fake.wait_for(USER, lambda m: m.text == "two").text == "two"
     with pytest.raises(AssertionError, match="'one'"):
-        fake.wait_for(USER, timeout=0.2)  # "one" was passed by the previous wait
-    assert [m.text for m in fake.wait_for_count(USER, 2, timeout=0.1)] == ["one", "two"]
+        fake.wait_for(USER, timeout=0)  # "one" was passed by the previous wait
+    assert [m.text for m in fake.wait_for_count(USER, 2, timeout=0)] == ["one", "two"]

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from checkout.flow import time_slots
+from checkout.payment import PaymentMethod
 from dialogues.actions.parsing import (
     parse_amount,
     parse_choice,
@@ -14,7 +16,6 @@ from dialogues.actions.parsing import (
     parse_postal_code,
     parse_quantity,
     parse_time_slot,
-    time_slots,
 )
 
 
@@ -38,6 +39,9 @@ def test_order_numbers_are_normalised_to_the_deployment_prefix():
     assert parse_order_number("ma commande ge-7k3q9m ?", "GE") == "GE-7K3Q9M"
     assert parse_order_number("7K3Q9M", "GE") == "GE-7K3Q9M"
     assert parse_order_number("where is my order", "GE") is None
+    assert parse_order_number("GE-KXQWTZ", "GE") == "GE-KXQWTZ"  # no digit: known by its prefix
+    assert parse_order_number("annule ge kxqwtz", "GE") == "GE-KXQWTZ"
+    assert parse_order_number("annule", "GE") is None and parse_order_number("le status", "GE") is None
 
 
 def test_postal_codes_delivery_and_payment_words():
@@ -45,9 +49,11 @@ def test_postal_codes_delivery_and_payment_words():
     assert parse_postal_code("12050") is None
     assert parse_delivery_mode("je viens chercher") == "pickup"
     assert parse_delivery_mode("Lieferung nach Hause") == "delivery"
-    assert parse_payment_method("moitié CHF moitié Léman") == "mixed"
-    assert parse_payment_method("en lémans") == "leman"
-    assert parse_payment_method("par twint") == "chf"
+    assert parse_payment_method("moitié CHF moitié Léman") is PaymentMethod.MIXED
+    assert parse_payment_method("en lémans") is PaymentMethod.LEMAN
+    assert parse_payment_method("par twint") is PaymentMethod.CHF
+    assert parse_payment_method("à la livraison, en espèces") is PaymentMethod.ON_DELIVERY
+    assert parse_payment_method("je ne sais pas") is None
 
 
 def test_choices_in_the_last_list():
@@ -55,6 +61,13 @@ def test_choices_in_the_last_list():
     assert parse_choice("number 2") == 2
     assert parse_choice("3") == 3
     assert parse_choice("ajoute 3 pommes") is None
+
+
+def test_payment_methods_keep_the_values_orders_and_chat_payloads_carry():
+    assert [m.value for m in PaymentMethod] == ["chf", "leman", "mixed", "on_delivery"]
+    assert PaymentMethod.parse(" Mixed ") is PaymentMethod.MIXED and PaymentMethod.parse("qr_bill") is None
+    assert PaymentMethod.LEMAN.leman_asked(None) is None and PaymentMethod.MIXED.leman_asked(Decimal(5)) == 5
+    assert PaymentMethod.CHF.leman_asked(Decimal(5)) == 0 and PaymentMethod.ON_DELIVERY.leman_asked(None) == 0
 
 
 def test_time_slots_from_free_text():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from marketplace.money import round_cash
@@ -62,7 +62,16 @@ def orders(draw: st.DrawFn) -> tuple[list[VendorShare], Decimal, Decimal | None]
     return parts, fee, wanted
 
 
+def _shares(*parts: tuple[str, str]) -> list[VendorShare]:
+    return [VendorShare(n + 1, Decimal(total), Decimal(cap)) for n, (total, cap) in enumerate(parts)]
+
+
 @given(orders())
+@example((_shares(("0.01", "0.01")), Decimal("0.00"), None))  # a single centime, all in Léman
+@example((_shares(("0.01", "0.01")), Decimal("7.00"), Decimal("0.00")))  # all francs
+@example((_shares(("10.00", "5.00"), ("10.00", "5.00"), ("10.00", "5.00")), Decimal("0.00"), Decimal("0.01")))
+@example((_shares(("10.00", "5.00"), ("3.33", "1.66"), ("20.00", "0.00")), Decimal("7.00"), Decimal("6.65")))
+@example((_shares(*[("2000.00", "2000.00")] * 5), Decimal("7.00"), Decimal("5000.00")))  # the largest: capped
 def test_a_split_adds_up_to_the_centime_and_respects_each_vendors_share(case) -> None:  # type: ignore[no-untyped-def]
     parts, fee, wanted = case
     legs = split(parts, fee, wanted)
@@ -78,6 +87,12 @@ def test_a_split_adds_up_to_the_centime_and_respects_each_vendors_share(case) ->
 
 
 @given(st.decimals(min_value=0, max_value=Decimal("10000"), places=2))
+@example(Decimal("0.01"))
+@example(Decimal("0.02"))  # down to 0.00
+@example(Decimal("0.03"))  # up to 0.05
+@example(Decimal("0.07"))
+@example(Decimal("0.08"))
+@example(Decimal("9999.99"))
 def test_cash_is_rounded_to_five_centimes_with_a_separate_line(amount: Decimal) -> None:
     rounded, line = round_cash(amount)
     assert rounded * 20 == int(rounded * 20) and abs(line) <= Decimal("0.02") and rounded - line == amount

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from checkout.pricing import PricedLine, quote
@@ -24,6 +24,33 @@ def test_line_total_rounds_half_up_to_the_centime():
 def test_vat_is_extracted_from_vat_inclusive_prices_per_rate():
     q = quote([line(1, "102.60", "1", "2.6"), line(2, "108.10", "1", "8.1")], D("5"))
     assert q.vat == {D("2.6"): D("2.60"), D("8.1"): D("8.10")}
+
+
+def test_vat_is_rounded_once_on_the_sum_of_every_line_at_one_rate():
+    # Three wines at 1.00: 3 x 0.0749 is 0.2248 -> 0.22 (rounding each line would say 0.21, the last line alone 0.07).
+    wines = [line(1, "1.00", "1", "8.1", product=p) for p in (1, 2, 3)]
+    # Two 7.30 lines at 2.6: 0.3700 -> 0.37 (each line alone 0.18).
+    honey = [line(2, "7.30", "1", "2.6", product=p) for p in (4, 5)]
+    q = quote([*wines, *honey, line(3, "1.00", "3", "8.1", product=6)], D("5"))
+    assert [v.vat for v in q.vendors] == [{D("8.1"): D("0.22")}, {D("2.6"): D("0.37")}, {D("8.1"): D("0.22")}]
+    assert q.vat == {D("2.6"): D("0.37"), D("8.1"): D("0.44")}  # the vendors' VAT added up, per rate
+
+
+@pytest.mark.parametrize(
+    ("gross", "rate", "vat"),
+    [
+        # The 2-decimal amounts whose VAT lies closest to a half centime, on each side (an exact half never occurs).
+        ("7.30", "2.6", "0.18"),  # 0.184990
+        ("8.09", "2.6", "0.21"),  # 0.205010
+        ("144.20", "8.1", "10.80"),  # 10.804995
+        ("136.86", "8.1", "10.26"),  # 10.255005
+        ("0.01", "8.1", "0.00"),
+        ("49999.50", "8.1", "3746.49"),  # the largest line the property test draws, 50 x 999.99: 3746.4935
+    ],
+)
+def test_vat_included_rounds_half_up_to_the_centime_at_the_boundaries(gross: str, rate: str, vat: str):
+    assert vat_included(D(gross), D(rate)) == D(vat)
+    assert quote([line(1, gross, "1", rate)], D("0")).vat == {D(rate): D(vat)}
 
 
 def test_delivery_fee_is_paid_to_delivery_and_carries_standard_vat():
@@ -86,6 +113,11 @@ lines = st.lists(
     st.decimals(min_value=D("0"), max_value=D("30"), places=2),
     st.decimals(min_value=D("0"), max_value=D("50"), places=2),
 )
+@example([line(1, "0.01", "1", share=100)], D("0"), D("0"))  # a single centime
+@example([line(1, "0.01", "0.001", share=100)], D("30"), D("0.01"))  # a line worth nothing, a centime's fee
+@example([line(1, "7.30", "1"), line(1, "8.09", "1", product=2), line(2, "144.20", "1", "8.1")], D("5"), D("7"))
+@example([line(v, "1.00", "1", "8.1", share=33, product=p) for v in (1, 2) for p in (1, 2, 3)], D("5"), D("7"))
+@example([line(v % 6 + 1, "999.99", "50", ("2.6", "8.1")[v % 2], 100, v) for v in range(30)], D("30"), D("50"))
 def test_money_splits_always_add_up_to_the_order_total(lines, commission_pct, fee):
     q = quote(lines, commission_pct, fee, D("8.1"))
     assert q.producers_receive + q.delivery_receives + q.platform_receives == q.total
@@ -96,5 +128,13 @@ def test_money_splits_always_add_up_to_the_order_total(lines, commission_pct, fe
         assert 0 <= v.leman_payable <= v.goods_total
         assert v.leman_payable <= sum((x.total * x.leman_share_pct / 100 for x in v.lines), D(0))
     assert 0 <= sum(q.vat.values()) <= q.total
+    for v in q.vendors:  # VAT of all of a vendor's lines at one rate, within half a centime
+        assert set(v.vat) == {x.vat_rate for x in v.lines}
+        for rate, vat in v.vat.items():
+            gross = sum((x.total for x in v.lines if x.vat_rate == rate), D(0))
+            assert abs(vat - gross * rate / (100 + rate)) <= D("0.005")
+    fee_vat = {D("8.1"): vat_included(fee, D("8.1"))} if fee else {}
+    for rate, vat in q.vat.items():  # the order's VAT is the vendors' plus the delivery fee's
+        assert vat == sum((v.vat.get(rate, D(0)) for v in q.vendors), fee_vat.get(rate, D(0)))
     for amount in [q.total, q.leman_payable, q.platform_receives, *q.vat.values()]:
         assert amount == amount.quantize(D("0.01"))

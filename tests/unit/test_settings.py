@@ -28,6 +28,30 @@ def test_another_town_only_needs_another_file():
     assert s.delivery.fee_for(Decimal("500")) == Decimal("9.50")  # no free-delivery threshold there
 
 
+@pytest.mark.parametrize(
+    ("config", "served", "not_served"),
+    [
+        # Both ends of each range, and the codes just outside: 1200-1234, 1236-1258, 1281-1299.
+        ("geneva.toml", ["1200", "1234", "1236", "1258", "1281", "1299"], ["1199", "1235", "1259", "1280", "1300"]),
+        # "1958" is a zone of one code.
+        ("sion.toml", ["1950", "1951", "1958", "1962", "1967"], ["1949", "1952", "1957", "1959", "1961", "1968"]),
+    ],
+)
+def test_home_delivery_serves_every_code_of_a_zone_including_both_ends(
+    config: str, served: list[str], not_served: list[str]
+):
+    delivery = load_settings(CONFIG / config, environ={}).delivery
+    assert [code for code in served if not delivery.serves(code)] == []
+    assert [code for code in not_served if delivery.serves(code)] == []
+
+
+@pytest.mark.parametrize("code", ["01205", "1205 0", "12050", "+1205", "1205.0", "", "1 205"])
+def test_a_postal_code_is_exactly_four_digits(code: str):
+    delivery = load_settings(CONFIG / "geneva.toml", environ={}).delivery
+    assert delivery.serves(" 1205 ")  # surrounding spaces are not part of the code
+    assert not delivery.serves(code)
+
+
 def test_database_url_and_config_file_come_from_the_environment():
     env = {"SMARTKET_CONFIG": str(CONFIG / "sion.toml"), "DATABASE_URL": "postgresql+psycopg://x@h/db"}
     s = load_settings(environ=env)

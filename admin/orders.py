@@ -1,0 +1,91 @@
+"""`order`: the latest orders, one order in full (who receives what, its payment), status changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from admin.context import admin, console
+from checkout.status import OrderStatus
+
+app = typer.Typer(help="Orders.", no_args_is_help=True)
+
+
+@app.command("list")
+def order_list(
+    ctx: typer.Context,
+    status: Annotated[OrderStatus | None, typer.Option(help="Only orders with a vendor part in this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Latest orders."""
+    from checkout.services import list_orders
+
+    state = admin(ctx)
+    with state.unit_of_work() as uow:
+        table = Table("number", "date", "status", "vendors", "delivery", "total", "Léman max", title="Orders")
+        for o in list_orders(uow, status, limit):
+            table.add_row(
+                o.number, f"{o.created_at:%Y-%m-%d %H:%M}", state.translate(f"status.{o.status}"),
+                str(len(o.vendor_orders)), o.delivery_mode + (f" {o.postal_code}" if o.postal_code else ""),
+                state.chf(o.total), state.chf(o.leman_payable),
+            )  # fmt: skip
+    console.print(table)
+
+
+@app.command("show")
+def order_show(ctx: typer.Context, number: str) -> None:
+    """An order with its vendor parts, lines and who receives what."""
+    from admin.payments import payment_of
+    from catalog.taxonomy import format_quantity
+    from checkout.services import get_order
+
+    state = admin(ctx)
+    chf = state.chf
+    with state.unit_of_work() as uow:
+        order = get_order(uow, number)
+        table = Table(
+            "vendor", "status", "product", "qty", "unit price", "VAT %", "total", title=f"Order {order.number}"
+        )
+        for part in order.vendor_orders:
+            for line in part.lines:
+                table.add_row(
+                    part.vendor.name, state.translate(f"status.{part.status}"), line.name,
+                    f"{format_quantity(line.quantity)} {line.unit}", chf(line.unit_price), f"{line.vat_rate}",
+                    chf(line.total),
+                )  # fmt: skip
+        console.print(table)
+        local = state.settings.local_currency
+        payouts = Table("who", "receives", f"of which in {local.name}", title="Who receives what")
+        for part in order.vendor_orders:
+            payouts.add_row(part.vendor.name, chf(part.vendor_receives), f"{part.leman_due} {local.code}")
+        company = order.delivery_company.name if order.delivery_company else "Delivery"
+        payouts.add_row(company, chf(order.delivery_fee), "")
+        payouts.add_row(f"{state.settings.name} (commission)", chf(order.platform_commission), "")
+        payouts.add_row("[bold]Total[/bold]", f"[bold]{chf(order.total)}[/bold]", "")
+        console.print(payouts)
+        console.print(f"Payable in {local.name}: up to {chf(order.leman_payable)}")
+        payment = payment_of(uow, order)
+        if payment.legs:
+            legs = Table("payment", "amount", "reference", "status", "received", title=f"Payment: {payment.state}")
+            for leg in payment.legs:
+                legs.add_row(leg.method, f"{leg.amount} {leg.currency}", leg.reference, leg.status, str(leg.received))
+            console.print(legs)
+
+
+@app.command("status")
+def order_status(
+    ctx: typer.Context,
+    number: str,
+    new: OrderStatus,
+    vendor: Annotated[str | None, typer.Option(help="Only this vendor's part.")] = None,
+) -> None:
+    """Move an order (or one vendor's part) to a new status; illegal moves are refused."""
+    from checkout.services import change_status
+
+    state = admin(ctx)
+    with state.unit_of_work() as uow:
+        order = change_status(uow, None, number, new, vendor)
+        uow.commit()
+        console.print(f"Order {order.number}: {state.translate(f'status.{order.status}')}")

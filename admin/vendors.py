@@ -1,0 +1,129 @@
+"""`vendor`: producers, shops, delivery companies and sectoral marketplaces; link codes; the audit trail."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from admin.context import admin, console
+
+if TYPE_CHECKING:
+    from marketplace.accounts import ApprovalStatus
+
+app = typer.Typer(help="Vendors, delivery companies and sectoral marketplaces.", no_args_is_help=True)
+
+# The values of `marketplace.accounts.OrganisationKind`, spelt out so that building the command line (and so
+# `--help`) needs no SQLAlchemy; tests/integration/test_admin_cli.py keeps them equal.
+Kind = Literal["producer", "shop", "delivery", "marketplace"]
+
+
+@app.command("add")
+def vendor_add(
+    ctx: typer.Context,
+    slug: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    kind: Annotated[Kind, typer.Option(help="What the organisation is.")],
+    pending: Annotated[bool, typer.Option(help="Wait for approval instead of approving now.")] = False,
+    leman_share: Annotated[int, typer.Option(help="Share of prices accepted in local currency (0-100).")] = 0,
+    place: Annotated[str, typer.Option(help="Commune or town.")] = "",
+) -> None:
+    """Register a producer, shop, delivery company or sectoral marketplace."""
+    from marketplace.accounts import OrganisationKind, add_organisation
+
+    with admin(ctx).unit_of_work() as uow:
+        org = add_organisation(
+            uow, slug, name, OrganisationKind(kind), pending=pending, leman_share_pct=leman_share, place=place
+        )
+        uow.commit()
+        console.print(f"Vendor [bold]{org.slug}[/bold] added ({org.kind}, {org.status}).")
+
+
+def _set_status(ctx: typer.Context, slug: str, status: ApprovalStatus) -> None:
+    from marketplace.accounts import set_organisation_status
+
+    with admin(ctx).unit_of_work() as uow:
+        set_organisation_status(uow, slug, status)
+        uow.commit()
+    console.print(f"Vendor [bold]{slug}[/bold] is now {status}.")
+
+
+@app.command("approve")
+def vendor_approve(ctx: typer.Context, slug: str) -> None:
+    """Approve a pending or suspended vendor: its products become visible."""
+    from marketplace.accounts import ApprovalStatus
+
+    _set_status(ctx, slug, ApprovalStatus.APPROVED)
+
+
+@app.command("suspend")
+def vendor_suspend(ctx: typer.Context, slug: str) -> None:
+    """Suspend a vendor: its products disappear from search and cannot be ordered."""
+    from marketplace.accounts import ApprovalStatus
+
+    _set_status(ctx, slug, ApprovalStatus.SUSPENDED)
+
+
+@app.command("list")
+def vendor_list(ctx: typer.Context) -> None:
+    """All organisations with their status and product count."""
+    from checkout.reports import products_per_vendor
+    from marketplace.accounts import list_organisations
+
+    with admin(ctx).unit_of_work() as uow:
+        counts = products_per_vendor(uow)
+        table = Table("slug", "name", "kind", "status", "place", "Léman %", "products", title="Vendors")
+        for org in list_organisations(uow):
+            table.add_row(
+                org.slug, org.name, org.kind, org.status, org.place, str(org.leman_share_pct),
+                str(counts.get(org.id, 0)),
+            )  # fmt: skip
+    console.print(table)
+
+
+@app.command("invite")
+def vendor_invite(
+    ctx: typer.Context,
+    slug: str,
+    days: Annotated[int, typer.Option(min=1, max=90, help="Days the code stays valid.")] = 7,
+) -> None:
+    """A one-time code that links a member's chat account to this vendor or delivery company (`/link CODE`)."""
+    from datetime import timedelta
+
+    from marketplace.accounts import OrganisationKind, get_organisation
+    from marketplace.linking import create_link_code
+
+    with admin(ctx).unit_of_work() as uow:
+        code, expires = create_link_code(uow, slug, timedelta(days=days))
+        org = get_organisation(uow, slug)
+        uow.commit()
+        role = "courier of" if org.kind == OrganisationKind.DELIVERY else "member of"
+    console.print(
+        Panel(
+            f"[bold]/link {code}[/bold]\n\nMakes whoever sends it to the bot a {role} {org.name}.\n"
+            f"Valid once, until {expires:%Y-%m-%d %H:%M} UTC. Hand it over in person or by phone.",
+            title=f"Link code for {slug}",
+        )
+    )
+
+
+@app.command("audit")
+def vendor_audit(
+    ctx: typer.Context,
+    slug: Annotated[str | None, typer.Argument(help="Only this vendor.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Who changed which stock, price or availability, when, from what to what."""
+    from checkout.reports import audit_lines
+
+    with admin(ctx).unit_of_work() as uow:
+        table = Table("when (UTC)", "who", "vendor", "sku", "field", "old", "new", title="Vendor changes")
+        for line in audit_lines(uow, slug, limit):
+            entry, who = line.entry, line.actor
+            table.add_row(
+                f"{entry.at:%Y-%m-%d %H:%M:%S}", (who.display_name or f"#{who.id}") if who else "-",
+                line.vendor.slug if line.vendor else "-", entry.sku, entry.field, entry.old_value, entry.new_value,
+            )  # fmt: skip
+    console.print(table)

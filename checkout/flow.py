@@ -1,0 +1,197 @@
+"""The checkout flow: what a customer is offered, shown and charged when checking out a basket.
+
+Every entry point (the chat's checkout form, the admin CLI, a later web shop) checks out through these
+functions, so an order is placed, priced and paid the same way wherever it comes from. They take a unit of
+work (the caller commits) and return view-models; the entry points only parse their input and render these.
+
+What the customer confirms is what the order charges: `preview_checkout` and `place_checkout` price the
+basket with one function (`checkout.services.checkout_quote`, the delivery company's fee for the chosen slot
+included) and split the payment with one function (`payments.services.plan_payment`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from checkout import delivery
+from checkout.payment import PaymentMethod
+from checkout.pricing import Quote
+from checkout.services import (
+    BasketView,
+    DeliveryChoice,
+    basket_view,
+    checkout_quote,
+    local_now,
+    place_order,
+    set_leman_wanted,
+)
+from marketplace.accounts import Organisation, Person
+from marketplace.db import UnitOfWork
+from marketplace.settings import Settings
+from payments.documents import PaymentDocument, write_payment_documents
+from payments.models import LegMethod
+from payments.services import open_payment, order_plan, plan_payment
+from payments.split import VendorShare
+
+ZERO = Decimal("0.00")
+SLOT_DAYS_EXTRA = 4  # company slots are offered a few days further ahead than the configured windows
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+def time_slots(today: date, windows: tuple[str, ...], days: int = 3) -> list[str]:
+    """The configured windows as bookable slots, e.g. "2026-11-23 17:00-19:00", from tomorrow on."""
+    return [f"{today + timedelta(days=d)} {w}" for d in range(1, days + 1) for w in windows]
+
+
+def offered_slots(
+    uow: UnitOfWork, settings: Settings, mode: str | None, postal_code: str | None, now: datetime | None = None
+) -> list[str]:
+    """The time slots to offer: for home delivery, the delivery companies' own slots that serve this postal
+    code and still have room; otherwise (pickup, or no company slots yet) the configured windows."""
+    now = now or local_now(settings)
+    if mode != "pickup" and postal_code and delivery.has_slots(uow):
+        days = settings.delivery.days_ahead + SLOT_DAYS_EXTRA
+        return [offer.label for offer in delivery.available_slots(uow, postal_code, now, days)]
+    return time_slots(now.date(), settings.delivery.time_windows, settings.delivery.days_ahead)
+
+
+# --- payment ------------------------------------------------------------------------------------
+
+
+def all_in_leman_possible(quote: Quote) -> bool:
+    """Everything can be paid in local currency only if every vendor accepts 100 % of its goods in it and
+    there is no delivery fee (always in francs); otherwise the customer is offered the mixed payment."""
+    return quote.leman_payable >= quote.goods_total and not quote.delivery_fee
+
+
+@dataclass(frozen=True)
+class PaymentOptions:
+    total: Decimal  # the delivery fee for the chosen slot included
+    leman_payable: Decimal  # the most of it payable in local currency
+    all_in_leman: bool  # whether PaymentMethod.LEMAN can pay everything (else it is paid as a mix)
+    methods: tuple[PaymentMethod, ...]  # what to offer, in this order
+
+
+def payment_options(
+    uow: UnitOfWork, settings: Settings, person: Person, choice: DeliveryChoice, now: datetime | None = None
+) -> PaymentOptions:
+    """How the basket can be paid with this delivery choice (its payment method is not looked at)."""
+    quote = checkout_quote(uow, settings, person, choice, now).quote
+    return PaymentOptions(quote.total, quote.leman_payable, all_in_leman_possible(quote), tuple(PaymentMethod))
+
+
+def choose_payment(
+    uow: UnitOfWork, person: Person, method: PaymentMethod, leman_amount: Decimal | None = None
+) -> PaymentMethod:
+    """Record how the customer wants to pay. An amount of local currency ("20 en lémans") only counts with a
+    method that uses it, and makes the payment a mix: that amount, the rest in francs."""
+    amount = leman_amount if method.uses_local_currency else None
+    set_leman_wanted(uow, person, amount)
+    return PaymentMethod.MIXED if amount is not None else method
+
+
+@dataclass(frozen=True)
+class PaymentPart:
+    """One amount the customer pays, as one payment leg asks for it."""
+
+    method: LegMethod  # QR-bill in francs, e-Léman, or everything on delivery
+    currency: str  # CHF or the local currency's code
+    amount: Decimal
+    # The vendor it pays when each vendor is paid on its own (money_flow "vendor_order"); None: the whole
+    # order, or its delivery fee.
+    vendor_slug: str | None = None
+    vendor_name: str | None = None
+
+
+def _amounts(settings: Settings, parts: tuple[PaymentPart, ...]) -> tuple[Decimal, Decimal]:
+    """(francs, local currency) over the parts."""
+    chf = sum((p.amount for p in parts if p.currency == settings.currency), ZERO)
+    local = sum((p.amount for p in parts if p.currency == settings.local_currency.code), ZERO)
+    return chf, local
+
+
+def _part(method: LegMethod, currency: str, amount: Decimal, vendor: Organisation | None) -> PaymentPart:
+    return PaymentPart(method, currency, amount, vendor.slug if vendor else None, vendor.name if vendor else None)
+
+
+# --- preview and placing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckoutPreview:
+    """What the customer confirms: the basket priced for their delivery choice, and how they will pay it."""
+
+    basket: BasketView  # lines per vendor; its quote has the chosen slot's own delivery fee
+    choice: DeliveryChoice
+    parts: tuple[PaymentPart, ...]  # the payment legs placing the order opens
+    chf: Decimal  # paid in francs (all of it on delivery)
+    leman: Decimal  # paid in local currency
+
+    @property
+    def total(self) -> Decimal:
+        return self.basket.quote.total
+
+    @property
+    def delivery_fee(self) -> Decimal:
+        return self.basket.quote.delivery_fee
+
+
+def preview_checkout(
+    uow: UnitOfWork,
+    settings: Settings,
+    person: Person,
+    lang: str,
+    choice: DeliveryChoice,
+    now: datetime | None = None,
+) -> CheckoutPreview:
+    """What `place_checkout` will charge for this basket and choice, without changing anything."""
+    priced = checkout_quote(uow, settings, person, choice, now)
+    vendors = {product.vendor_id: product.vendor for product, _ in priced.items}
+    shares = [VendorShare(v.vendor_id, v.goods_total, v.leman_payable) for v in priced.quote.vendors]
+    plan = plan_payment(settings, shares, priced.quote.delivery_fee, choice.payment_method, priced.leman_wanted)
+    parts = tuple(
+        _part(leg.method, leg.currency, leg.amount, vendors[leg.part_id] if leg.part_id is not None else None)
+        for leg in plan.legs
+    )
+    basket = basket_view(list(priced.items), priced.quote, lang)
+    return CheckoutPreview(basket, choice, parts, *_amounts(settings, parts))
+
+
+@dataclass(frozen=True)
+class PlacedCheckout:
+    """An order just placed, and what the customer is handed to pay it."""
+
+    number: str
+    total: Decimal
+    delivery_fee: Decimal
+    parts: tuple[PaymentPart, ...]  # the payment legs opened (where payments are handled outside: the split)
+    chf: Decimal
+    leman: Decimal
+    documents: tuple[PaymentDocument, ...]  # QR-bill, e-Léman QR code or cash on delivery, files written
+
+
+def place_checkout(
+    uow: UnitOfWork,
+    settings: Settings,
+    person: Person,
+    lang: str,
+    choice: DeliveryChoice,
+    now: datetime | None = None,
+) -> PlacedCheckout:
+    """Place the order for the basket, open its payment legs and write the documents that pay them (in
+    `lang`). The caller commits; any error leaves the basket, the stock and the slot as they were."""
+    order = place_order(uow, settings, person, choice, now)
+    vendors = {part.id: part.vendor for part in order.vendor_orders}
+    documents: tuple[PaymentDocument, ...] = ()
+    if settings.payments is not None:
+        legs = open_payment(uow, settings, order)
+        planned = [(LegMethod(leg.method), leg.currency, leg.amount, leg.vendor_order_id) for leg in legs]
+        documents = write_payment_documents(settings, order, legs, lang)
+    else:  # paid outside the marketplace: no legs, but the same split
+        planned = [(leg.method, leg.currency, leg.amount, leg.part_id) for leg in order_plan(settings, order).legs]
+    parts = tuple(_part(method, currency, amount, vendors.get(part)) for method, currency, amount, part in planned)
+    return PlacedCheckout(order.number, order.total, order.delivery_fee, parts, *_amounts(settings, parts), documents)

@@ -1,0 +1,358 @@
+"""The checkout form run without Rasa: its questions, its slot validation, the order it places, and
+questions asked in the middle of it — against the test database."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from rasa_sdk.events import SlotSet
+from sqlalchemy import select
+
+from bootstrap import App
+from checkout import delivery
+from checkout.models import Basket, Order
+from dialogues.actions import (
+    ActionAddToBasket,
+    ActionAskDeliveryMode,
+    ActionAskOrderConfirmed,
+    ActionAskPaymentMethod,
+    ActionAskPostalCode,
+    ActionAskTimeSlot,
+    ActionInterruptCheckout,
+    ActionSubmitOrder,
+    ValidateCheckoutForm,
+)
+from marketplace.accounts import OrganisationKind, add_organisation
+from marketplace.i18n import format_slot
+from payments.models import PaymentLeg
+from tests.support.actions import (  # noqa: F401
+    CHECKOUT_FORM,
+    Outcome,
+    basket_of,
+    chf,
+    orders_of,
+    run,
+    served,
+    stock_of,
+    tomatoes_and_wine,
+    tracker,
+)
+
+pytestmark = pytest.mark.usefixtures("served")
+
+SLOT = "2026-11-25 17:00-19:00"
+FORM_RESET = [SlotSet(slot, None) for slot in CHECKOUT_FORM]
+CONFIRM_BUTTONS = [("✅ Confirmer", "/affirm"), ("✖ Annuler", "/deny")]
+
+
+def local_today() -> date:
+    return datetime.now(ZoneInfo("Europe/Zurich")).date()
+
+
+@pytest.fixture
+def basket(app: App, shop: dict[str, int]) -> dict[str, int]:
+    """The consumer's basket: 2 kg of Tomates (Ferme Test, 50 % Léman) and 1 Chasselas (Cave Test, 0 %)."""
+    run(ActionAddToBasket(), tracker("", "add_to_basket", {"product": f"#{shop['tomato']}", "quantity": "2"}))
+    run(ActionAddToBasket(), tracker("", "add_to_basket", {"product": f"#{shop['wine']}", "quantity": "1"}))
+    assert basket_of(app) == {shop["tomato"]: 2, shop["wine"]: 1}
+    return shop
+
+
+@pytest.fixture
+def courier(app: App) -> None:
+    """A delivery company serving 1200-1209 every evening for 6.00 CHF (the deployment's default fee is 7.00)."""
+    with app.db.uow() as uow:
+        add_organisation(uow, "coursiers-test", "Coursiers Test", OrganisationKind.DELIVERY)
+        delivery.add_zone(uow, "coursiers-test", "1200-1209")
+        for weekday in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            delivery.add_slot(uow, "coursiers-test", weekday, "17:00", "19:00", 5, Decimal("6.00"), cutoff_hours=0)
+        uow.commit()
+
+
+def form(requested: str, text: str = "", intent: str = "", entities: dict[str, str] | None = None,
+         lang: str | None = "fr", **slots: Any) -> Outcome:  # fmt: skip
+    """One turn of the checkout form's validation while it asks for `requested`."""
+    said = tracker(text, intent, entities, lang=lang, slots={"requested_slot": requested, **slots},
+                   active_loop="checkout_form")  # fmt: skip
+    return run(ValidateCheckoutForm(), said)
+
+
+def legs(app: App, number: str) -> dict[str, Decimal]:
+    """The payment legs opened for an order: currency -> amount."""
+    with app.db.uow() as uow:
+        order_id = uow.session.scalar(select(Order.id).where(Order.number == number))
+        rows = uow.session.scalars(select(PaymentLeg).where(PaymentLeg.order_id == order_id))
+        return {leg.currency: leg.amount for leg in rows}
+
+
+def leman_wanted(app: App) -> Decimal | None:
+    with app.db.uow() as uow:
+        return uow.session.scalar(select(Basket.leman_wanted))
+
+
+def french_decimal(amount: Decimal) -> str:
+    return f"{amount:.2f}".replace(".", ",")
+
+
+# --- the form's questions ---------------------------------------------------------------------
+
+
+def test_ask_delivery_mode_offers_home_delivery_and_pickup(basket: dict[str, int]) -> None:
+    done = run(ActionAskDeliveryMode(), tracker("je veux commander", "checkout", active_loop="checkout_form"))
+    assert done.text == "Livraison à domicile ou retrait ?"
+    assert done.buttons == [
+        ("🚲 Livraison à domicile", '/choose_delivery{"delivery_mode": "delivery"}'),
+        ("🏪 Retrait", '/choose_delivery{"delivery_mode": "pickup"}'),
+    ]
+    assert done.events == []
+
+
+def test_ask_postal_code(basket: dict[str, int]) -> None:
+    done = run(ActionAskPostalCode(), tracker("livraison", "choose_delivery", slots={"delivery_mode": "delivery"}))
+    assert (done.text, done.buttons, done.events) == ("À quel numéro postal faut-il livrer ?", [], [])
+
+
+def test_ask_time_slot_offers_the_configured_windows_from_tomorrow(basket: dict[str, int]) -> None:
+    done = run(ActionAskTimeSlot(), tracker("retrait", "choose_delivery", slots={"delivery_mode": "pickup"}))
+    tomorrow, after = local_today() + timedelta(days=1), local_today() + timedelta(days=2)
+    windows = ("08:00-10:00", "12:00-14:00", "17:00-19:00")
+    offered = [f"{day} {window}" for day in (tomorrow, after) for window in windows]
+    assert done.text == "Quel créneau vous convient ?"
+    assert done.buttons == [(format_slot(s, "fr"), f'/choose_delivery{{"time_slot": "{s}"}}') for s in offered]
+
+
+def test_ask_time_slot_offers_the_delivery_companys_own_slots(basket: dict[str, int], courier: None) -> None:
+    slots = {"delivery_mode": "delivery", "postal_code": "1205"}
+    done = run(ActionAskTimeSlot(), tracker("1205", "choose_delivery", slots=slots))
+    assert done.text == "Quel créneau vous convient ?"
+    assert len(done.buttons) == 6
+    for title, payload in done.buttons:
+        offered = json.loads(payload.removeprefix("/choose_delivery"))["time_slot"]
+        assert offered.endswith(" 17:00-19:00") and title == format_slot(offered, "fr")
+
+
+def test_ask_time_slot_where_no_company_delivers_offers_pickup(basket: dict[str, int], courier: None) -> None:
+    slots = {"delivery_mode": "delivery", "postal_code": "1250"}  # in the deployment's zones, no company's
+    done = run(ActionAskTimeSlot(), tracker("1250", "choose_delivery", slots=slots))
+    assert done.text == (
+        "Toutes les tournées vers ce numéro postal sont complètes pour les prochains jours. Le retrait reste possible."
+    )
+    assert done.buttons == [("🏪 Retrait", '/choose_delivery{"delivery_mode": "pickup"}')]
+
+
+def test_ask_payment_method_gives_the_total_and_the_four_ways_to_pay(basket: dict[str, int]) -> None:
+    done = run(ActionAskPaymentMethod(), tracker("retrait", "choose_delivery", slots={"delivery_mode": "pickup"}))
+    assert done.text == (
+        f"Total {chf('24.10')}, dont jusqu'à {chf('4.80')} payables en Léman. Comment souhaitez-vous payer ?"
+    )
+    assert done.buttons == [
+        ("Francs (QR-facture)", '/choose_payment{"payment_method": "chf"}'),
+        ("Tout en Léman", '/choose_payment{"payment_method": "leman"}'),
+        ("Mixte : max. en Léman, reste en francs", '/choose_payment{"payment_method": "mixed"}'),
+        ("À la livraison", '/choose_payment{"payment_method": "on_delivery"}'),
+    ]
+
+
+def test_ask_order_confirmed_summarises_basket_pickup_and_payment(basket: dict[str, int]) -> None:
+    slots = {"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "on_delivery"}
+    done = run(ActionAskOrderConfirmed(), tracker("à la livraison", "choose_payment", slots=slots))
+    assert done.text == "\n".join(
+        [
+            "Récapitulatif de votre commande :",
+            *tomatoes_and_wine(),
+            f"Total : {chf('24.10')} (jusqu'à {chf('4.80')} payables en Léman)",
+            "Retrait chez les producteurs, mer. 25 nov. 17:00-19:00",
+            "Paiement : à la livraison. On confirme ?",
+        ]
+    )
+    assert done.buttons == CONFIRM_BUTTONS
+
+
+# --- the form's slot validation (validate_checkout_form) ---------------------------------------
+
+
+def test_form_takes_delivery_and_postal_code_from_one_message(basket: dict[str, int]) -> None:
+    done = form("delivery_mode", "livraison au 1205 svp", "choose_delivery")
+    assert done.events == [SlotSet("delivery_mode", "delivery"), SlotSet("postal_code", "1205")]
+    assert done.messages == []
+
+
+def test_form_with_pickup_skips_the_postal_code(basket: dict[str, int]) -> None:
+    done = form("delivery_mode", '/choose_delivery{"delivery_mode": "pickup"}', "choose_delivery",
+                {"delivery_mode": "pickup"})  # fmt: skip
+    assert done.events == [SlotSet("delivery_mode", "pickup"), SlotSet("requested_slot", "time_slot")]
+
+
+def test_form_refuses_a_postal_code_outside_the_zones_and_offers_pickup(basket: dict[str, int]) -> None:
+    done = form("postal_code", "1260", "nlu_fallback", delivery_mode="delivery")
+    assert done.events == [SlotSet("postal_code", None)]
+    assert done.text == "Nous ne livrons pas à ce numéro postal (1260). Le retrait sur place reste possible."
+    assert done.buttons == [("🏪 Retrait", '/choose_delivery{"delivery_mode": "pickup"}')]
+
+
+def test_form_refuses_a_postal_code_in_the_shoppers_language(basket: dict[str, int]) -> None:
+    done = form("postal_code", "1260", "nlu_fallback", lang="de", delivery_mode="delivery")
+    assert done.text == "An diese Postleitzahl (1260) liefern wir nicht. Abholen ist weiterhin möglich."
+
+
+def test_form_a_question_while_the_postal_code_is_asked_fills_nothing(basket: dict[str, int]) -> None:
+    done = form("postal_code", "vous avez du fromage ?", "search_product", {"product": "fromage"},
+                delivery_mode="delivery")  # fmt: skip
+    assert done.events == [] and done.messages == []
+
+
+def test_form_understands_a_time_slot_in_words(basket: dict[str, int]) -> None:
+    done = form("time_slot", "demain vers 17h", "choose_delivery", delivery_mode="pickup")
+    tomorrow = local_today() + timedelta(days=1)
+    assert done.events == [SlotSet("time_slot", f"{tomorrow} 17:00-19:00"), SlotSet("requested_slot", "payment_method")]
+
+
+def test_form_mixed_payment_with_an_amount_remembers_the_leman_wanted(app: App, basket: dict[str, int]) -> None:
+    done = form("payment_method", "mixte, 3 lémans", "choose_payment", delivery_mode="pickup", time_slot=SLOT)
+    assert done.events == [SlotSet("payment_method", "mixed"), SlotSet("requested_slot", "order_confirmed")]
+    assert leman_wanted(app) == Decimal("3.00")
+
+
+def test_form_all_in_leman_is_refused_when_a_vendor_takes_less(app: App, basket: dict[str, int]) -> None:
+    done = form("payment_method", "tout en lémans", "choose_payment", {"payment_method": "leman"},
+                delivery_mode="pickup", time_slot=SLOT)  # fmt: skip
+    assert done.events == [SlotSet("payment_method", None), SlotSet("requested_slot", "payment_method")]
+    assert done.text == (
+        f"Tout en Léman n'est pas possible : seuls {chf('4.80')} sur {chf('24.10')} sont acceptés en Léman. "
+        "Choisissez un paiement mixte ou en francs."
+    )
+    assert done.buttons == [
+        ("Mixte : max. en Léman, reste en francs", '/choose_payment{"payment_method": "mixed"}'),
+        ("Francs (QR-facture)", '/choose_payment{"payment_method": "chf"}'),
+    ]
+
+
+@pytest.mark.parametrize(("intent", "confirmed"), [("affirm", True), ("deny", False)])
+def test_form_reads_the_confirmation(basket: dict[str, int], intent: str, confirmed: bool) -> None:
+    chosen = {"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "chf"}
+    done = form("order_confirmed", "oui" if confirmed else "non", intent, **chosen)
+    assert done.events == [SlotSet("order_confirmed", confirmed), SlotSet("requested_slot", None)]
+
+
+def test_form_with_an_empty_basket_ends_at_once(shop: dict[str, int]) -> None:
+    done = form("delivery_mode", "livraison", "choose_delivery")
+    assert done.events == [SlotSet("requested_slot", None)]
+
+
+# --- the order --------------------------------------------------------------------------------
+
+
+def test_submit_places_the_confirmed_order_and_says_what_to_pay(app: App, basket: dict[str, int]) -> None:
+    slots = {"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "on_delivery", "order_confirmed": True}
+    done = run(ActionSubmitOrder(), tracker("oui", "affirm", slots=slots))
+    [order] = orders_of(app)
+    assert done.text == (
+        f"Merci ! Votre commande {order['number']} est enregistrée. Total : {chf('24.10')}.\n"
+        "Vos producteurs la voient déjà dans leurs commandes. Demandez « où en est ma commande » à tout moment.\n"
+        f"À payer à la livraison : {chf('24.10')} (espèces, carte ou Léman papier)."
+    )
+    assert done.events == FORM_RESET
+    assert {k: order[k] for k in ("status", "mode", "slot", "payment", "goods_total", "delivery_fee", "total")} == {
+        "status": "placed", "mode": "pickup", "slot": SLOT, "payment": "on_delivery",
+        "goods_total": Decimal("24.10"), "delivery_fee": Decimal("0.00"), "total": Decimal("24.10"),
+    }  # fmt: skip
+    assert order["lines"] == [(basket["tomato"], 2), (basket["wine"], 1)]
+    assert (stock_of(app, basket["tomato"]), stock_of(app, basket["wine"])) == (Decimal(8), Decimal(23))
+    assert basket_of(app) == {}
+
+
+def test_submit_in_francs_sends_the_qr_bill_as_image_and_pdf(app: App, basket: dict[str, int]) -> None:
+    slots = {"delivery_mode": "delivery", "postal_code": "1205", "time_slot": SLOT, "payment_method": "chf",
+             "order_confirmed": True}  # fmt: skip
+    done = run(ActionSubmitOrder(), tracker("oui", "affirm", slots=slots))
+    [order] = orders_of(app)
+    assert order["total"] == Decimal("31.10")  # 24.10 of goods and the deployment's 7.00 delivery fee
+    assert legs(app, order["number"]) == {"CHF": Decimal("31.10")}
+    text, image, document = done.messages
+    assert (
+        text["text"].splitlines()[0]
+        == f"Merci ! Votre commande {order['number']} est enregistrée. Total : {chf('31.10')}."
+    )
+    assert image["text"].startswith(f"QR-facture : {chf('31.10')}, référence ")
+    assert Path(image["image"]).parent == app.settings.data_dir / "payments"
+    assert Path(image["image"]).read_bytes().startswith(b"\x89PNG")
+    assert Path(document["custom"]["document"]).read_bytes().startswith(b"%PDF")
+    assert done.events == FORM_RESET
+
+
+def test_submit_declined_keeps_the_basket_and_places_nothing(app: App, basket: dict[str, int]) -> None:
+    slots = {"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "chf", "order_confirmed": False}
+    done = run(ActionSubmitOrder(), tracker("non", "deny", slots=slots))
+    assert done.text == "Commande abandonnée ; votre panier est conservé."
+    assert done.events == FORM_RESET
+    assert orders_of(app) == [] and basket_of(app) == {basket["tomato"]: 2, basket["wine"]: 1}
+
+
+def test_submit_with_an_empty_basket_says_so(app: App, shop: dict[str, int]) -> None:
+    done = run(ActionSubmitOrder(), tracker("commander", "checkout"))
+    assert done.text == "Votre panier est vide."
+    assert done.events == FORM_RESET
+    assert orders_of(app) == []
+
+
+def test_submit_to_an_unserved_postal_code_is_a_friendly_refusal(app: App, basket: dict[str, int]) -> None:
+    slots = {"delivery_mode": "delivery", "postal_code": "9999", "time_slot": SLOT, "payment_method": "chf",
+             "order_confirmed": True}  # fmt: skip
+    done = run(ActionSubmitOrder(), tracker("oui", "affirm", slots=slots))
+    assert done.text == "Nous ne livrons pas à ce numéro postal (9999). Le retrait sur place reste possible."
+    assert done.events == FORM_RESET
+    assert orders_of(app) == [] and basket_of(app) == {basket["tomato"]: 2, basket["wine"]: 1}
+    assert stock_of(app, basket["tomato"]) == Decimal(10)
+
+
+@pytest.mark.parametrize("method", ["chf", "mixed", "on_delivery"])
+def test_what_the_customer_confirms_is_what_the_order_charges(
+    app: App, basket: dict[str, int], courier: None, method: str
+) -> None:
+    """With a delivery company's own fee (6.00, not the deployment's 7.00), the totals shown before
+    « Confirmer » and the split between francs and Léman are those of the placed order."""
+    slots: dict[str, Any] = {"delivery_mode": "delivery", "postal_code": "1205"}
+    offered = run(ActionAskTimeSlot(), tracker("1205", "choose_delivery", slots=slots))
+    slots["time_slot"] = json.loads(offered.payloads[0].removeprefix("/choose_delivery"))["time_slot"]
+    asked = run(ActionAskPaymentMethod(), tracker("", "choose_delivery", slots=slots))
+    slots["payment_method"] = method
+    summary = run(ActionAskOrderConfirmed(), tracker("", "choose_payment", slots=slots))
+    placed = run(ActionSubmitOrder(), tracker("oui", "affirm", slots={**slots, "order_confirmed": True}))
+
+    [order] = orders_of(app)
+    assert (order["delivery_fee"], order["total"]) == (Decimal("6.00"), Decimal("30.10"))
+    total = chf(order["total"])
+    assert placed.text.splitlines()[0] == f"Merci ! Votre commande {order['number']} est enregistrée. Total : {total}."
+    lines = summary.text.splitlines()
+    assert next(line for line in lines if line.startswith("Total : ")).startswith(f"Total : {total} ")
+    assert f"Livraison : {chf(order['delivery_fee'])}" in lines
+    assert asked.text.startswith(f"Total {total}, dont")
+    if method == "mixed":
+        paid = legs(app, order["number"])
+        assert f"Vous paierez {chf(paid['CHF'])} en francs et {french_decimal(paid['LEM'])} Léman." in lines
+
+
+# --- a question in the middle of checkout -----------------------------------------------------
+
+
+def test_a_question_during_checkout_is_answered_then_the_form_resumes(basket: dict[str, int]) -> None:
+    asked = tracker("vous avez des tomates ?", "search_product", {"product": "tomates"}, active_loop="checkout_form",
+                    slots={"requested_slot": "delivery_mode"})  # fmt: skip
+    done = run(ActionInterruptCheckout(), asked)
+    assert done.text == (
+        f"Voici ce que j'ai trouvé (1) :\n1. Tomates — {chf('4.80')} / kg — Ferme Test\nReprenons votre commande."
+    )
+    assert done.payloads == [f'/add_to_basket{{"product": "#{basket["tomato"]}", "quantity": "1"}}']
+    assert done.events == [SlotSet("shown_products", [basket["tomato"]])]
+
+
+def test_an_interruption_without_an_answer_of_its_own_just_resumes(basket: dict[str, int]) -> None:
+    asked = tracker("où en est ma commande ?", "order_status", active_loop="checkout_form")
+    done = run(ActionInterruptCheckout(), asked)
+    assert (done.text, done.buttons, done.events) == ("Reprenons votre commande.", [], [])

@@ -94,7 +94,7 @@ def main(
             def bare_turn(c: int, t: int) -> None:
                 bare_client.send(f"telegram:{30_000 + c}", TYPED[t % len(TYPED)], {"language": "fr"})
 
-            def parse(c: int, t: int) -> None:
+            def parse(_c: int, t: int) -> None:
                 client.parse(TYPED[t % len(TYPED)])
 
             for warm in (ours_typed, ours_button, bare_turn, parse):

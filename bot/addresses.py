@@ -23,4 +23,3 @@ def parse_chat_address(address: str) -> tuple[str, str]:
     if not valid:
         raise InvalidInput(field="chat_address", value=address)
     return platform, external_id
-

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from threading import Lock
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import joinedload
 
 from catalog.models import CatalogRevision, Product
-from catalog.search import Hit, IndexedProduct, SearchFilters, SearchIndex
 from catalog.taxonomy import categories, labels, localized, parse_unit
 from marketplace.accounts import (
     ApprovalStatus,
@@ -25,6 +25,9 @@ from marketplace.errors import (
     ProductNotFound,
 )
 from marketplace.money import Money, quantum
+
+if TYPE_CHECKING:  # the index (numpy, rapidfuzz's process) loads with the first search, not with every entry point
+    from catalog.search import Hit, SearchIndex
 
 VAT_CLASSES = ("reduced", "standard")
 
@@ -289,6 +292,8 @@ class CatalogSearch:
         vendor_id = None
         if filters.vendor:
             vendor_id = get_organisation(uow, filters.vendor).id
+        from catalog.search import SearchFilters
+
         index_filters = SearchFilters(filters.category, filters.label, vendor_id)
         results: list[SearchResult] = []
         seen, wanted = 0, max(limit * 3, self.BATCH)
@@ -324,6 +329,8 @@ class CatalogSearch:
 
 
 def build_index(uow: UnitOfWork, default_language: str = "fr") -> SearchIndex:
+    from catalog.search import IndexedProduct, SearchIndex
+
     rows = uow.session.execute(
         select(Product.id, Product.names, Product.category, Product.labels, Product.vendor_id, Organisation.name)
         .join(Product.vendor)
@@ -340,4 +347,3 @@ def catalog_counts(uow: UnitOfWork) -> dict[str, int]:
         "vendors": uow.session.scalar(select(func.count(Organisation.id))) or 0,
         "products": uow.session.scalar(select(func.count(Product.id))) or 0,
     }
-

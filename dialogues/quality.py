@@ -95,7 +95,7 @@ def main(
     step = LongStep(
         "Checking the dialogues: data, test stories, held-out NLU F1",
         "on every `make test`",
-        "about 3 min (4 more the first time, to train the held-out NLU model)",
+        "about 2 min (about 6 more the first time, to train the held-out NLU model)",
         log,
         check_progress,
     )

@@ -136,9 +136,7 @@ def import_bank_file(uow: UnitOfWork, data: bytes, filename: str = "") -> Import
             report.not_booked.append(credit.entry_id)
             continue
         leg = uow.session.scalar(
-            select(PaymentLeg).where(
-                PaymentLeg.reference == credit.reference, PaymentLeg.method == LegMethod.QR_BILL
-            )
+            select(PaymentLeg).where(PaymentLeg.reference == credit.reference, PaymentLeg.method == LegMethod.QR_BILL)
         )
         if leg is None or not credit.reference:
             report.unknown.append((credit.reference or credit.entry_id, credit.amount))

@@ -50,4 +50,3 @@ def split(parts: list[VendorShare], delivery_fee: Decimal, leman_wanted: Decimal
     if delivery_fee:
         legs.append(Leg(None, delivery_fee, Decimal("0.00")))
     return legs
-

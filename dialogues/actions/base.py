@@ -150,11 +150,12 @@ class MarketplaceAction(Action):
         return self.action_name
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self._run, dispatcher, tracker, domain)
+        # rasa-sdk passes the domain positionally; our actions read the tracker only.
+        return await asyncio.to_thread(self._run, dispatcher, tracker)
 
-    def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         app = marketplace()
         reply = Reply(dispatcher, app.settings.default_language)
         events: list[EventType] = []
@@ -164,7 +165,7 @@ class MarketplaceAction(Action):
                 reply.lang = self._language(tracker, person, app)
                 if person.language != reply.lang:
                     person.language = reply.lang
-                events = self.handle(Turn(app, uow, person, tracker, reply), domain) or []
+                events = self.handle(Turn(app, uow, person, tracker, reply)) or []
                 uow.commit()
         except MarketplaceError as exc:
             reply.lines, reply.buttons = [error_message(exc, reply.lang)], []
@@ -182,8 +183,9 @@ class MarketplaceAction(Action):
         chosen, platform = tracker.get_slot("language"), metadata_language(tracker)
         return resolve_language(app.settings.languages, chosen=chosen, platform=platform, known=person.language)
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType] | None:
+    def handle(self, turn: Turn) -> list[EventType] | None:
         raise NotImplementedError
 
-    def on_error(self, error: MarketplaceError) -> list[EventType]:
+    def on_error(self, _error: MarketplaceError) -> list[EventType]:
+        """Events to return when `handle` raised a marketplace error; none by default."""
         return []

@@ -104,7 +104,7 @@ class ValidateCheckoutForm(FormValidationAction):
         return "validate_checkout_form"
 
     async def required_slots(
-        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+        self, domain_slots: list[str], _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict[str, Any]
     ) -> list[str]:
         empty = await asyncio.to_thread(
             in_core, tracker, lambda app, uow, person, lang: view_basket(uow, app.settings, person, lang).is_empty
@@ -120,7 +120,7 @@ class ValidateCheckoutForm(FormValidationAction):
             latest_intent(tracker) in ANSWERS or bool(latest_entity(tracker, slot))
         )
 
-    async def extract_delivery_mode(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+    async def extract_delivery_mode(self, _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict) -> dict:
         mode = latest_entity(tracker, "delivery_mode") or parse_delivery_mode(_typed(tracker))
         if not mode or not (self._answering(tracker, "delivery_mode") or latest_entity(tracker, "delivery_mode")):
             return {}
@@ -130,7 +130,7 @@ class ValidateCheckoutForm(FormValidationAction):
             found["postal_code"] = code
         return found
 
-    async def extract_postal_code(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+    async def extract_postal_code(self, _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "postal_code":
             return {}
         code = latest_entity(tracker, "postal_code") or parse_postal_code(_typed(tracker))
@@ -140,12 +140,12 @@ class ValidateCheckoutForm(FormValidationAction):
             return {"delivery_mode": "pickup"}
         return {}
 
-    async def extract_time_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+    async def extract_time_slot(self, _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "time_slot":
             return {}
         mode, code = tracker.get_slot("delivery_mode"), tracker.get_slot("postal_code")
 
-        def offered(app: App, uow: UnitOfWork, person: Person, lang: str) -> tuple[list[str], date]:
+        def offered(app: App, uow: UnitOfWork, _person: Person, _lang: str) -> tuple[list[str], date]:
             now = local_now(app.settings)
             return offered_slots(uow, app.settings, mode, code, now), now.date()
 
@@ -153,7 +153,7 @@ class ValidateCheckoutForm(FormValidationAction):
         slot = parse_time_slot(latest_entity(tracker, "time_slot") or _typed(tracker), slots, today)
         return {"time_slot": slot} if slot else {}
 
-    async def extract_payment_method(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+    async def extract_payment_method(self, _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "payment_method":
             return {}
         typed = _typed(tracker)
@@ -163,11 +163,11 @@ class ValidateCheckoutForm(FormValidationAction):
         # "20 en lémans", "mixte, 15 leman": an amount of local currency, the rest in francs.
         amount = parse_amount(typed) if method.uses_local_currency else None
         chosen = await asyncio.to_thread(
-            in_core, tracker, lambda app, uow, person, lang: choose_payment(uow, person, method, amount)
+            in_core, tracker, lambda _app, uow, person, _lang: choose_payment(uow, person, method, amount)
         )
         return {"payment_method": chosen.value}
 
-    async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+    async def extract_order_confirmed(self, _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict) -> dict:
         if tracker.get_slot("requested_slot") != "order_confirmed":
             return {}
         intent = latest_intent(tracker)
@@ -177,7 +177,7 @@ class ValidateCheckoutForm(FormValidationAction):
             return {"order_confirmed": False}
         return {}
 
-    async def validate_postal_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict):
+    async def validate_postal_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict):
         settings = marketplace().settings
         if value and settings.delivery.serves(str(value)):
             return {"postal_code": str(value)}
@@ -194,7 +194,7 @@ class ValidateCheckoutForm(FormValidationAction):
         return {"postal_code": None}
 
     async def validate_payment_method(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict
     ):
         if PaymentMethod.parse(value) is not PaymentMethod.LEMAN:
             return {"payment_method": value}
@@ -242,7 +242,7 @@ class AskAction(MarketplaceAction):
 class ActionAskDeliveryMode(AskAction):
     action_name = "action_ask_delivery_mode"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         turn.reply.say("reply.checkout.ask_delivery")
         turn.reply.button("button.delivery", payload("choose_delivery", delivery_mode="delivery"))
         if turn.app.settings.delivery.pickup:
@@ -253,7 +253,7 @@ class ActionAskDeliveryMode(AskAction):
 class ActionAskPostalCode(AskAction):
     action_name = "action_ask_postal_code"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         turn.reply.say("reply.checkout.ask_postal_code")
         return []
 
@@ -261,7 +261,7 @@ class ActionAskPostalCode(AskAction):
 class ActionAskTimeSlot(AskAction):
     action_name = "action_ask_time_slot"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         slots = turn.tracker.get_slot
         offered = offered_slots(turn.uow, turn.app.settings, slots("delivery_mode"), slots("postal_code"))
         if not offered:  # every slot serving this postal code is full for the coming days
@@ -279,7 +279,7 @@ class ActionAskTimeSlot(AskAction):
 class ActionAskPaymentMethod(AskAction):
     action_name = "action_ask_payment_method"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         reply = turn.reply
         options = payment_options(turn.uow, turn.app.settings, turn.person, checkout_choice(turn.tracker))
         currency = turn.app.settings.local_currency.name
@@ -297,7 +297,7 @@ class ActionAskPaymentMethod(AskAction):
 class ActionAskOrderConfirmed(AskAction):
     action_name = "action_ask_order_confirmed"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         reply, settings = turn.reply, turn.app.settings
         preview = preview_checkout(turn.uow, settings, turn.person, turn.lang, checkout_choice(turn.tracker))
         choice, currency = preview.choice, settings.local_currency.name
@@ -326,7 +326,7 @@ class ActionAskOrderConfirmed(AskAction):
 class ActionSubmitOrder(MarketplaceAction):
     action_name = "action_submit_order"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         slots = turn.tracker.get_slot
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
         if slots("order_confirmed") is None:  # the form ended at once: the basket is empty
@@ -343,7 +343,7 @@ class ActionSubmitOrder(MarketplaceAction):
             render_payment_document(reply, document, turn.app.settings.local_currency.name)
         return reset
 
-    def on_error(self, error: MarketplaceError) -> list[EventType]:
+    def on_error(self, _error: MarketplaceError) -> list[EventType]:
         return [SlotSet(slot, None) for slot in FORM_SLOTS]
 
 
@@ -371,10 +371,10 @@ class ActionInterruptCheckout(MarketplaceAction):
 
     action_name = "action_interrupt_checkout"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         from dialogues.actions import HANDLERS
 
         handler = HANDLERS.get(turn.intent)
-        events = handler.handle(turn, domain) if handler else []
+        events = handler.handle(turn) if handler else []
         turn.reply.say("reply.checkout.resume")
         return events or []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk.events import EventType, SlotSet
 
 from dialogues.actions.base import MarketplaceAction, Turn
@@ -21,7 +19,7 @@ LANGUAGE_WORDS = {
 class ActionSmallTalk(MarketplaceAction):
     action_name = "action_small_talk"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         intent = turn.intent if turn.intent in SMALL_TALK else "out_of_scope"
         turn.reply.say(f"reply.{intent}", name=turn.app.settings.name, currency=turn.app.settings.local_currency.name)
         if intent in ("greet", "help", "out_of_scope"):
@@ -37,7 +35,7 @@ SMALL_TALK |= {"choose_delivery", "choose_payment"}
 class ActionFallback(MarketplaceAction):
     action_name = "action_fallback"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         turn.reply.say("reply.fallback")
         suggest_categories(turn)
         turn.reply.button("button.help", "/help")
@@ -47,7 +45,7 @@ class ActionFallback(MarketplaceAction):
 class ActionChangeLanguage(MarketplaceAction):
     action_name = "action_change_language"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         wanted = (turn.entity("language") or "").lower()
         if wanted not in SUPPORTED_LANGUAGES:
             text = turn.text.lower()

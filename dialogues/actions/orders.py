@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk.events import EventType
 
 from checkout.models import Order
@@ -28,7 +26,7 @@ def _wanted_order(turn: Turn) -> Order | None:
 class ActionOrderStatus(MarketplaceAction):
     action_name = "action_order_status"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         reply = turn.reply
         order = _wanted_order(turn)
         if order is None:
@@ -53,7 +51,7 @@ class ActionOrderStatus(MarketplaceAction):
 class ActionCancelOrder(MarketplaceAction):
     action_name = "action_cancel_order"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         order = _wanted_order(turn)
         if order is None:
             turn.reply.say("reply.orders.none")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
 
 from rasa_sdk.events import EventType, SlotSet
 
@@ -93,7 +92,7 @@ def search_filters(turn: Turn) -> ProductFilters:
 class ActionSearchProducts(MarketplaceAction):
     action_name = "action_search_products"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         reply = turn.reply
         filters = search_filters(turn)
         query = turn.entity("product") or ""
@@ -184,7 +183,7 @@ def show_basket(turn: Turn) -> None:
 class ActionProductDetails(MarketplaceAction):
     action_name = "action_product_details"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         product, results = resolve_product(turn)
         if product is None:
             return ask_which(turn, results, turn.entity("product") or turn.text)
@@ -212,7 +211,7 @@ class ActionProductDetails(MarketplaceAction):
 class ActionAddToBasket(MarketplaceAction):
     action_name = "action_add_to_basket"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         product, results = resolve_product(turn)
         if product is None:
             return ask_which(turn, results, turn.entity("product") or turn.text)
@@ -260,7 +259,7 @@ class ActionAddToBasket(MarketplaceAction):
 class ActionRemoveFromBasket(MarketplaceAction):
     action_name = "action_remove_from_basket"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         basket = view_basket(turn.uow, turn.app.settings, turn.person, turn.lang)
         lines = [line for group in basket.groups for line in group.lines]
         if not lines:
@@ -292,7 +291,7 @@ class ActionRemoveFromBasket(MarketplaceAction):
 class ActionShowBasket(MarketplaceAction):
     action_name = "action_show_basket"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         show_basket(turn)
         return []
 
@@ -300,7 +299,7 @@ class ActionShowBasket(MarketplaceAction):
 class ActionClearBasket(MarketplaceAction):
     action_name = "action_clear_basket"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         clear_basket(turn.uow, turn.person)
         turn.reply.say("reply.basket.cleared")
         return []
@@ -309,7 +308,7 @@ class ActionClearBasket(MarketplaceAction):
 class ActionReorder(MarketplaceAction):
     action_name = "action_reorder"
 
-    def handle(self, turn: Turn, domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         try:
             added, missing = reorder(turn.uow, turn.person)
         except OrderNotFound:

@@ -6,8 +6,6 @@ product's words and the number in the message, call the core, and render with th
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk.events import EventType
 
 from catalog.services import ProductView
@@ -46,7 +44,7 @@ def own_product(turn: Turn, intent: str, **entities: str) -> ProductView | None:
 class ActionUpdateStock(MarketplaceAction):
     action_name = "action_update_stock"
 
-    def handle(self, turn: Turn, _domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         quantity = parse_quantity(turn.entity("quantity") or turn.text)
         extra = {"quantity": format_quantity(quantity)} if quantity is not None else {}
         product = own_product(turn, "update_stock", **extra)
@@ -63,7 +61,7 @@ class ActionUpdateStock(MarketplaceAction):
 class ActionUpdatePrice(MarketplaceAction):
     action_name = "action_update_price"
 
-    def handle(self, turn: Turn, _domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         price = parse_amount(turn.entity("amount")) or parse_amount(turn.text)
         product = own_product(turn, "update_price", **({"amount": str(price)} if price is not None else {}))
         if product is None:
@@ -80,7 +78,7 @@ class ActionUpdatePrice(MarketplaceAction):
 class ActionVendorOrders(MarketplaceAction):
     action_name = "action_vendor_orders"
 
-    def handle(self, turn: Turn, _domain: dict[str, Any]) -> list[EventType]:
+    def handle(self, turn: Turn) -> list[EventType]:
         work = open_orders(turn.uow, turn.person)
         reply = turn.reply
         if not work.orders:

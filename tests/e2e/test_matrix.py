@@ -24,9 +24,9 @@ from nio.api import RoomPreset
 from sqlalchemy import select
 
 from catalog.models import Product
-from checkout.models import Basket, Order
-from marketplace.accounts import Person
+from checkout.models import Order
 from tests.e2e.conftest import BotRunner, Stack, bot_process, link_code
+from tests.support.shop import basket_lines
 from tests.support.synapse import SynapseServer, installed_python
 
 pytestmark = pytest.mark.e2e
@@ -85,7 +85,8 @@ class MatrixUser:
         room = response.rooms.join.get(self.room_id)
         for event in room.timeline.events if room else []:
             if isinstance(event, RoomMessageText | RoomMessageNotice) and event.sender == self.bot_id:
-                self.received.append(event.body)
+                # As read: amounts are formatted with no-break spaces ("18,50\u00a0CHF"), which read as spaces.
+                self.received.append(event.body.replace("\u00a0", " ").replace("\u202f", " "))
 
     def open_direct_chat(self, bot_id: str, timeout: float = 30.0, encrypted: bool = False) -> None:
         self.bot_id = bot_id
@@ -195,12 +196,7 @@ def test_a_purchase_by_numbered_choices_a_vendor_notified_and_stocking_up(
         "C'est dans le panier : 1 × Gruyère AOP d'alpage 12 mois (kg). Vous en avez 1.\n"
         "Panier : 34,50 CHF de marchandises.\n1. 🧺 Voir le panier\n2. ✅ Commander"
     )
-    with stack.db.uow() as uow:
-        basket = uow.session.scalar(
-            select(Basket).where(Basket.person.has(Person.identities.any(external_id=buyer.user_id)))
-        )
-        assert basket is not None
-        assert [(line.product.sku, line.quantity) for line in basket.lines] == [("SEY-ALP-1", Decimal(1))]
+    assert basket_lines(stack.db, buyer.user_id) == [("SEY-ALP-1", Decimal(1))]
     assert buyer.say("je veux commander", expect="Retrait") == (
         "Livraison à domicile ou retrait ?\n1. 🚲 Livraison à domicile\n2. 🏪 Retrait"
     )
@@ -240,6 +236,7 @@ def test_a_purchase_by_numbered_choices_a_vendor_notified_and_stocking_up(
         )
         lines = [(p.vendor.slug, line.sku, line.quantity) for p in order.vendor_orders for line in p.lines]
     assert lines == [("fromagerie-de-la-seymaz", "SEY-ALP-1", Decimal(1))]
+    assert basket_lines(stack.db, buyer.user_id) == []
 
     notice = vendor.wait_for(number[0])
     assert notice == (

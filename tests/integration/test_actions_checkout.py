@@ -56,11 +56,12 @@ def local_today() -> date:
 
 
 @pytest.fixture
-def basket(app: App, shop: dict[str, int]) -> dict[str, int]:
-    """The consumer's basket: 2 kg of Tomates (Ferme Test, 50 % Léman) and 1 Chasselas (Cave Test, 0 %)."""
+def basket(served: App, shop: dict[str, int]) -> dict[str, int]:  # noqa: F811 (the fixture imported above)
+    """The consumer's basket: 2 kg of Tomates (Ferme Test, 50 % Léman) and 1 Chasselas (Cave Test, 0 %).
+    Filled through the actions, so after `served` even where a test asks for it by `usefixtures`."""
     run(ActionAddToBasket(), tracker("", "add_to_basket", {"product": f"#{shop['tomato']}", "quantity": "2"}))
     run(ActionAddToBasket(), tracker("", "add_to_basket", {"product": f"#{shop['wine']}", "quantity": "1"}))
-    assert basket_of(app) == {shop["tomato"]: 2, shop["wine"]: 1}
+    assert basket_of(served) == {shop["tomato"]: 2, shop["wine"]: 1}
     return shop
 
 
@@ -103,7 +104,8 @@ def french_decimal(amount: Decimal) -> str:
 # --- the form's questions ---------------------------------------------------------------------
 
 
-def test_ask_delivery_mode_offers_home_delivery_and_pickup(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_ask_delivery_mode_offers_home_delivery_and_pickup() -> None:
     done = run(ActionAskDeliveryMode(), tracker("je veux commander", "checkout", active_loop="checkout_form"))
     assert done.text == "Livraison à domicile ou retrait ?"
     assert done.buttons == [
@@ -113,12 +115,14 @@ def test_ask_delivery_mode_offers_home_delivery_and_pickup(basket: dict[str, int
     assert done.events == []
 
 
-def test_ask_postal_code(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_ask_postal_code() -> None:
     done = run(ActionAskPostalCode(), tracker("livraison", "choose_delivery", slots={"delivery_mode": "delivery"}))
     assert (done.text, done.buttons, done.events) == ("À quel numéro postal faut-il livrer ?", [], [])
 
 
-def test_ask_time_slot_offers_the_configured_windows_from_tomorrow(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_ask_time_slot_offers_the_configured_windows_from_tomorrow() -> None:
     done = run(ActionAskTimeSlot(), tracker("retrait", "choose_delivery", slots={"delivery_mode": "pickup"}))
     tomorrow, after = local_today() + timedelta(days=1), local_today() + timedelta(days=2)
     windows = ("08:00-10:00", "12:00-14:00", "17:00-19:00")
@@ -127,7 +131,8 @@ def test_ask_time_slot_offers_the_configured_windows_from_tomorrow(basket: dict[
     assert done.buttons == [(format_slot(s, "fr"), f'/choose_delivery{{"time_slot": "{s}"}}') for s in offered]
 
 
-def test_ask_time_slot_offers_the_delivery_companys_own_slots(basket: dict[str, int], courier: None) -> None:
+@pytest.mark.usefixtures("basket", "courier")
+def test_ask_time_slot_offers_the_delivery_companys_own_slots() -> None:
     slots = {"delivery_mode": "delivery", "postal_code": "1205"}
     done = run(ActionAskTimeSlot(), tracker("1205", "choose_delivery", slots=slots))
     assert done.text == "Quel créneau vous convient ?"
@@ -137,7 +142,8 @@ def test_ask_time_slot_offers_the_delivery_companys_own_slots(basket: dict[str, 
         assert offered.endswith(" 17:00-19:00") and title == format_slot(offered, "fr")
 
 
-def test_ask_time_slot_where_no_company_delivers_offers_pickup(basket: dict[str, int], courier: None) -> None:
+@pytest.mark.usefixtures("basket", "courier")
+def test_ask_time_slot_where_no_company_delivers_offers_pickup() -> None:
     slots = {"delivery_mode": "delivery", "postal_code": "1250"}  # in the deployment's zones, no company's
     done = run(ActionAskTimeSlot(), tracker("1250", "choose_delivery", slots=slots))
     assert done.text == (
@@ -146,7 +152,8 @@ def test_ask_time_slot_where_no_company_delivers_offers_pickup(basket: dict[str,
     assert done.buttons == [("🏪 Retrait", '/choose_delivery{"delivery_mode": "pickup"}')]
 
 
-def test_ask_payment_method_gives_the_total_and_the_four_ways_to_pay(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_ask_payment_method_gives_the_total_and_the_four_ways_to_pay() -> None:
     done = run(ActionAskPaymentMethod(), tracker("retrait", "choose_delivery", slots={"delivery_mode": "pickup"}))
     assert done.text == (
         f"Total {chf('24.10')}, dont jusqu'à {chf('4.80')} payables en Léman. Comment souhaitez-vous payer ?"
@@ -159,7 +166,8 @@ def test_ask_payment_method_gives_the_total_and_the_four_ways_to_pay(basket: dic
     ]
 
 
-def test_ask_order_confirmed_summarises_basket_pickup_and_payment(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_ask_order_confirmed_summarises_basket_pickup_and_payment() -> None:
     slots = {"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "on_delivery"}
     done = run(ActionAskOrderConfirmed(), tracker("à la livraison", "choose_payment", slots=slots))
     assert done.text == "\n".join(
@@ -177,49 +185,57 @@ def test_ask_order_confirmed_summarises_basket_pickup_and_payment(basket: dict[s
 # --- the form's slot validation (validate_checkout_form) ---------------------------------------
 
 
-def test_form_takes_delivery_and_postal_code_from_one_message(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_takes_delivery_and_postal_code_from_one_message() -> None:
     done = form("delivery_mode", "livraison au 1205 svp", "choose_delivery")
     assert done.events == [SlotSet("delivery_mode", "delivery"), SlotSet("postal_code", "1205")]
     assert done.messages == []
 
 
-def test_form_with_pickup_skips_the_postal_code(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_with_pickup_skips_the_postal_code() -> None:
     done = form("delivery_mode", '/choose_delivery{"delivery_mode": "pickup"}', "choose_delivery",
                 {"delivery_mode": "pickup"})  # fmt: skip
     assert done.events == [SlotSet("delivery_mode", "pickup"), SlotSet("requested_slot", "time_slot")]
 
 
-def test_form_refuses_a_postal_code_outside_the_zones_and_offers_pickup(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_refuses_a_postal_code_outside_the_zones_and_offers_pickup() -> None:
     done = form("postal_code", "1260", "nlu_fallback", delivery_mode="delivery")
     assert done.events == [SlotSet("postal_code", None)]
     assert done.text == "Nous ne livrons pas à ce numéro postal (1260). Le retrait sur place reste possible."
     assert done.buttons == [("🏪 Retrait", '/choose_delivery{"delivery_mode": "pickup"}')]
 
 
-def test_form_refuses_a_postal_code_in_the_shoppers_language(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_refuses_a_postal_code_in_the_shoppers_language() -> None:
     done = form("postal_code", "1260", "nlu_fallback", lang="de", delivery_mode="delivery")
     assert done.text == "An diese Postleitzahl (1260) liefern wir nicht. Abholen ist weiterhin möglich."
 
 
-def test_form_a_question_while_the_postal_code_is_asked_fills_nothing(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_a_question_while_the_postal_code_is_asked_fills_nothing() -> None:
     done = form("postal_code", "vous avez du fromage ?", "search_product", {"product": "fromage"},
                 delivery_mode="delivery")  # fmt: skip
     assert done.events == [] and done.messages == []
 
 
-def test_form_understands_a_time_slot_in_words(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_understands_a_time_slot_in_words() -> None:
     done = form("time_slot", "demain vers 17h", "choose_delivery", delivery_mode="pickup")
     tomorrow = local_today() + timedelta(days=1)
     assert done.events == [SlotSet("time_slot", f"{tomorrow} 17:00-19:00"), SlotSet("requested_slot", "payment_method")]
 
 
-def test_form_mixed_payment_with_an_amount_remembers_the_leman_wanted(app: App, basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_mixed_payment_with_an_amount_remembers_the_leman_wanted(app: App) -> None:
     done = form("payment_method", "mixte, 3 lémans", "choose_payment", delivery_mode="pickup", time_slot=SLOT)
     assert done.events == [SlotSet("payment_method", "mixed"), SlotSet("requested_slot", "order_confirmed")]
     assert leman_wanted(app) == Decimal("3.00")
 
 
-def test_form_all_in_leman_is_refused_when_a_vendor_takes_less(app: App, basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_all_in_leman_is_refused_when_a_vendor_takes_less() -> None:
     done = form("payment_method", "tout en lémans", "choose_payment", {"payment_method": "leman"},
                 delivery_mode="pickup", time_slot=SLOT)  # fmt: skip
     assert done.events == [SlotSet("payment_method", None), SlotSet("requested_slot", "payment_method")]
@@ -234,13 +250,15 @@ def test_form_all_in_leman_is_refused_when_a_vendor_takes_less(app: App, basket:
 
 
 @pytest.mark.parametrize(("intent", "confirmed"), [("affirm", True), ("deny", False)])
-def test_form_reads_the_confirmation(basket: dict[str, int], intent: str, confirmed: bool) -> None:
+@pytest.mark.usefixtures("basket")
+def test_form_reads_the_confirmation(intent: str, confirmed: bool) -> None:
     chosen = {"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "chf"}
     done = form("order_confirmed", "oui" if confirmed else "non", intent, **chosen)
     assert done.events == [SlotSet("order_confirmed", confirmed), SlotSet("requested_slot", None)]
 
 
-def test_form_with_an_empty_basket_ends_at_once(shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_form_with_an_empty_basket_ends_at_once() -> None:
     done = form("delivery_mode", "livraison", "choose_delivery")
     assert done.events == [SlotSet("requested_slot", None)]
 
@@ -267,7 +285,8 @@ def test_submit_places_the_confirmed_order_and_says_what_to_pay(app: App, basket
     assert basket_of(app) == {}
 
 
-def test_submit_in_francs_sends_the_qr_bill_as_image_and_pdf(app: App, basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_submit_in_francs_sends_the_qr_bill_as_image_and_pdf(app: App) -> None:
     slots = {"delivery_mode": "delivery", "postal_code": "1205", "time_slot": SLOT, "payment_method": "chf",
              "order_confirmed": True}  # fmt: skip
     done = run(ActionSubmitOrder(), tracker("oui", "affirm", slots=slots))
@@ -294,7 +313,8 @@ def test_submit_declined_keeps_the_basket_and_places_nothing(app: App, basket: d
     assert orders_of(app) == [] and basket_of(app) == {basket["tomato"]: 2, basket["wine"]: 1}
 
 
-def test_submit_with_an_empty_basket_says_so(app: App, shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_submit_with_an_empty_basket_says_so(app: App) -> None:
     done = run(ActionSubmitOrder(), tracker("commander", "checkout"))
     assert done.text == "Votre panier est vide."
     assert done.events == FORM_RESET
@@ -312,9 +332,8 @@ def test_submit_to_an_unserved_postal_code_is_a_friendly_refusal(app: App, baske
 
 
 @pytest.mark.parametrize("method", ["chf", "mixed", "on_delivery"])
-def test_what_the_customer_confirms_is_what_the_order_charges(
-    app: App, basket: dict[str, int], courier: None, method: str
-) -> None:
+@pytest.mark.usefixtures("basket", "courier")
+def test_what_the_customer_confirms_is_what_the_order_charges(app: App, method: str) -> None:
     """With a delivery company's own fee (6.00, not the deployment's 7.00), the totals shown before
     « Confirmer » and the split between francs and Léman are those of the placed order."""
     slots: dict[str, Any] = {"delivery_mode": "delivery", "postal_code": "1205"}
@@ -352,7 +371,8 @@ def test_a_question_during_checkout_is_answered_then_the_form_resumes(basket: di
     assert done.events == [SlotSet("shown_products", [basket["tomato"]])]
 
 
-def test_an_interruption_without_an_answer_of_its_own_just_resumes(basket: dict[str, int]) -> None:
+@pytest.mark.usefixtures("basket")
+def test_an_interruption_without_an_answer_of_its_own_just_resumes() -> None:
     asked = tracker("où en est ma commande ?", "order_status", active_loop="checkout_form")
     done = run(ActionInterruptCheckout(), asked)
     assert (done.text, done.buttons, done.events) == ("Reprenons votre commande.", [], [])

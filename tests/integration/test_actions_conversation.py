@@ -13,7 +13,7 @@ from tests.support.actions import CATEGORY_BUTTONS, CONSUMER, language_of, run, 
 pytestmark = pytest.mark.usefixtures("served")
 
 
-def test_a_greeting_introduces_the_marketplace_and_offers_categories(app: App) -> None:
+def test_a_greeting_introduces_the_marketplace_and_offers_categories() -> None:
     done = run(ActionSmallTalk(), tracker("bonjour", "greet"))
     assert done.text == (
         "Bonjour ! Je suis l'assistant de GE consomme local : produits et services locaux, "
@@ -23,24 +23,24 @@ def test_a_greeting_introduces_the_marketplace_and_offers_categories(app: App) -
     assert done.events == []
 
 
-def test_thanks_get_a_short_answer_without_buttons(app: App) -> None:
+def test_thanks_get_a_short_answer_without_buttons() -> None:
     done = run(ActionSmallTalk(), tracker("merci", "thank"))
     assert (done.text, done.buttons) == ("Avec plaisir !", [])
 
 
-def test_help_in_english_explains_what_the_assistant_does(app: App) -> None:
+def test_help_in_english_explains_what_the_assistant_does() -> None:
     done = run(ActionSmallTalk(), tracker("what can you do?", "help", lang="en"))
     assert done.text == translate("reply.help", "en")
     assert done.text.startswith("I can search local products")
     assert done.buttons[-1] == ("🧺 Show basket", "/show_basket")
 
 
-def test_a_payment_choice_outside_checkout_says_how_to_check_out(app: App) -> None:
+def test_a_payment_choice_outside_checkout_says_how_to_check_out() -> None:
     done = run(ActionSmallTalk(), tracker("je paie en lémans", "choose_payment"))
     assert done.text == "Le paiement se choisit au moment de commander : dites « commander »."
 
 
-def test_an_intent_that_is_not_small_talk_is_answered_as_out_of_scope(app: App) -> None:
+def test_an_intent_that_is_not_small_talk_is_answered_as_out_of_scope() -> None:
     done = run(ActionSmallTalk(), tracker("quel temps fait-il ?", "weather"))
     assert (
         done.text == "Je ne peux aider que pour les achats sur GE consomme local. Essayez par exemple une catégorie :"
@@ -48,7 +48,7 @@ def test_an_intent_that_is_not_small_talk_is_answered_as_out_of_scope(app: App) 
     assert done.buttons == [*CATEGORY_BUTTONS, ("🧺 Voir le panier", "/show_basket")]
 
 
-def test_the_fallback_apologises_and_offers_a_way_on(app: App) -> None:
+def test_the_fallback_apologises_and_offers_a_way_on() -> None:
     done = run(ActionFallback(), tracker("qsdkjh zzvbw", "nlu_fallback"))
     assert done.text == (
         "Désolé, je n'ai pas compris. Vous pouvez chercher un produit (« du fromage ? »), "
@@ -57,7 +57,7 @@ def test_the_fallback_apologises_and_offers_a_way_on(app: App) -> None:
     assert done.buttons == [*CATEGORY_BUTTONS, ("❓ Aide", "/help")]
 
 
-def test_the_fallback_in_italian(app: App) -> None:
+def test_the_fallback_in_italian() -> None:
     done = run(ActionFallback(), tracker("boh", "nlu_fallback", lang="it"))
     assert done.text == (
         "Mi scusi, non ho capito. Può cercare un prodotto («formaggio?»), vedere il carrello o chiedere aiuto."

@@ -37,7 +37,8 @@ def test_status_in_english_of_an_order_named_by_its_number(app: App, shop: dict[
     assert done.text.splitlines()[0] == f"Order GE-7K3Q9M: placed — total {chf('14.50', 'en')}"
 
 
-def test_status_without_any_order_says_so(shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_status_without_any_order_says_so() -> None:
     done = run(ActionOrderStatus(), tracker("où en est ma commande ?", "order_status"))
     assert done.text == "Je ne trouve aucune commande à votre nom."
     assert done.buttons == []
@@ -86,6 +87,7 @@ def test_the_cancel_button_of_an_older_order_cancels_that_order(app: App, shop: 
     assert {o["number"]: o["status"] for o in orders_of(app)} == {older: "cancelled", newer: "placed"}
 
 
-def test_cancel_without_any_order_says_so(shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_cancel_without_any_order_says_so() -> None:
     done = run(ActionCancelOrder(), tracker("annule ma commande", "cancel_order"))
     assert done.text == "Je ne trouve aucune commande à votre nom."

@@ -31,6 +31,7 @@ from tests.support.actions import (  # noqa: F401
     placed_order,
     run,
     served,
+    stock_of,
     tomatoes_and_wine,
     tracker,
 )
@@ -74,7 +75,8 @@ def test_search_lists_each_match_with_its_add_button(shop: dict[str, int]) -> No
     assert done.events == [SlotSet("shown_products", [shop["tomato"]])]
 
 
-def test_search_without_a_match_says_so_and_offers_categories(shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_search_without_a_match_says_so_and_offers_categories() -> None:
     done = run(ActionSearchProducts(), tracker("bananes plantain", "search_product"))
     assert done.text == "Je n'ai rien trouvé pour « bananes plantain ». Essayez une catégorie :"
     assert done.buttons == CATEGORY_BUTTONS
@@ -103,15 +105,15 @@ def test_details_show_price_vendor_leman_share_and_stock(shop: dict[str, int]) -
     assert done.events == [SlotSet("shown_products", [shop["tomato"]])]
 
 
-def test_details_of_a_product_that_no_longer_exists_is_a_friendly_sentence(shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_details_of_a_product_that_no_longer_exists_is_a_friendly_sentence() -> None:
     done = run(ActionProductDetails(), tracker("", "product_details", {"product": "#99999"}))
     assert done.text == "Je ne trouve pas le produit « 99999 »."
     assert done.buttons == [] and done.events == []
 
 
-def test_an_unexpected_failure_is_one_apologetic_sentence_and_a_log_line(
-    shop: dict[str, int], caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.mark.usefixtures("shop")
+def test_an_unexpected_failure_is_one_apologetic_sentence_and_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
     garbled = tracker("le 1", "product_details", slots={"shown_products": ["not-an-id"]})
     with caplog.at_level(logging.ERROR):
         done = run(ActionProductDetails(), garbled)
@@ -164,12 +166,7 @@ def test_add_more_than_the_stock_says_what_is_left_and_adds_nothing(app: App, sh
     assert done.text == "Il ne reste que 3 (pièce) de « Œufs (6) »."
     assert done.buttons == [] and done.events == []
     assert basket_of(app) == {}
-    assert stock_unchanged(app, shop["eggs"], "3")
-
-
-def stock_unchanged(app: App, product_id: int, stock: str) -> bool:
-    with app.db.uow() as uow:
-        return uow.session.get(Product, product_id).stock == Decimal(stock)
+    assert stock_of(app, shop["eggs"]) == Decimal(3)
 
 
 def test_add_a_sold_out_product_offers_what_is_in_stock_in_its_category(app: App, shop: dict[str, int]) -> None:
@@ -187,7 +184,8 @@ def test_add_a_sold_out_product_offers_what_is_in_stock_in_its_category(app: App
     assert basket_of(app) == {}
 
 
-def test_add_an_unknown_product_asks_for_a_category(app: App, shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_add_an_unknown_product_asks_for_a_category(app: App) -> None:
     done = run(ActionAddToBasket(), tracker("ajoute une licorne", "add_to_basket", {"product": "licorne"}))
     assert done.text == "Je ne connais pas de produit « licorne ». Essayez une catégorie :"
     assert done.buttons == CATEGORY_BUTTONS
@@ -222,7 +220,8 @@ def test_show_basket_gives_each_vendors_lines_subtotal_and_the_total(app: App, s
     assert done.events == []
 
 
-def test_show_an_empty_basket_suggests_categories(shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_show_an_empty_basket_suggests_categories() -> None:
     done = run(ActionShowBasket(), tracker("mon panier", "show_basket"))
     assert done.text == "Votre panier est vide."
     assert done.buttons == CATEGORY_BUTTONS
@@ -264,7 +263,8 @@ def test_remove_something_not_in_the_basket_offers_the_lines_it_holds(app: App, 
     assert basket_of(app) == {shop["tomato"]: 2, shop["wine"]: 1}
 
 
-def test_remove_from_an_empty_basket_says_it_is_empty(app: App, shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_remove_from_an_empty_basket_says_it_is_empty() -> None:
     done = run(ActionRemoveFromBasket(), tracker("enlève les tomates", "remove_from_basket", {"product": "tomates"}))
     assert done.text == "Votre panier est vide."
     assert done.buttons == [] and done.events == []
@@ -280,7 +280,8 @@ def test_clear_basket_empties_it(app: App, shop: dict[str, int]) -> None:
 # --- reorder ----------------------------------------------------------------------------------
 
 
-def test_reorder_without_any_order_says_so(app: App, shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_reorder_without_any_order_says_so(app: App) -> None:
     done = run(ActionReorder(), tracker("comme la dernière fois", "reorder"))
     assert done.text == "Vous n'avez pas encore passé de commande."
     assert done.buttons == CATEGORY_BUTTONS
@@ -289,7 +290,7 @@ def test_reorder_without_any_order_says_so(app: App, shop: dict[str, int]) -> No
 
 def test_reorder_puts_the_last_order_back_and_names_what_is_gone(app: App, shop: dict[str, int]) -> None:
     placed_order(app, {shop["tomato"]: "2", shop["wine"]: "1", shop["eggs"]: "3"})
-    assert stock_unchanged(app, shop["eggs"], "0")  # the order took the last eggs
+    assert stock_of(app, shop["eggs"]) == Decimal(0)  # the order took the last eggs
     done = run(ActionReorder(), tracker("comme la dernière fois", "reorder"))
     assert done.text == basket_text(
         "J'ai remis 2 article(s) de votre dernière commande dans le panier.",

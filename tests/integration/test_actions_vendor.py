@@ -130,7 +130,8 @@ def test_a_producer_sees_only_the_own_part_of_open_orders(app: App, shop: dict[s
     )
 
 
-def test_a_producer_without_open_orders_is_told_so(app: App, shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_a_producer_without_open_orders_is_told_so() -> None:
     done = run(ActionVendorOrders(), tracker("mes commandes", "vendor_orders", sender=FARMER))
     assert done.text == "Aucune commande à préparer pour le moment."
 

@@ -1,10 +1,13 @@
 """Vendors found from the words shoppers use for them."""
 
+import pytest
+
 from bootstrap import App
 from catalog.vendors import find_vendor_slug
 
 
-def test_a_vendor_is_found_by_part_of_its_name_or_slug_whatever_the_accents(app: App, shop: dict[str, int]) -> None:
+@pytest.mark.usefixtures("shop")
+def test_a_vendor_is_found_by_part_of_its_name_or_slug_whatever_the_accents(app: App) -> None:
     with app.db.uow() as uow:
         assert find_vendor_slug(uow, "ferme") == "ferme-test"
         assert find_vendor_slug(uow, "CAVE") == "cave-test"

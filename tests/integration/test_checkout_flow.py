@@ -39,7 +39,7 @@ EVENING = "2026-11-24 17:00-19:00"  # Tuesday: a company slot (fee 6.00) or a co
 
 
 @pytest.fixture
-def courier_slots(app: App, shop: dict[str, int]) -> None:
+def courier_slots(app: App) -> None:
     """A delivery company serving 1200-1209 every evening for CHF 6.00, below the deployment's 7.00."""
     with app.db.uow() as uow:
         add_organisation(uow, "velo-test", "Vélo Test", OrganisationKind.DELIVERY)
@@ -87,7 +87,7 @@ def test_the_placed_order_charges_exactly_the_preview(
     money_flow: str,
 ) -> None:
     # Drawing QR-bills takes a second per order: the documents have tests of their own below.
-    monkeypatch.setattr("checkout.flow.write_payment_documents", lambda *args: ())
+    monkeypatch.setattr("checkout.flow.write_payment_documents", lambda *_args: ())
     if mode == "delivery by a company slot":
         request.getfixturevalue("courier_slots")
     assert app.settings.payments is not None
@@ -134,8 +134,9 @@ def expected_parts(method: PaymentMethod, total: D, leman: D, fee: D, money_flow
     return tuple(p for p in parts if p.amount)
 
 
+@pytest.mark.usefixtures("courier_slots")
 def test_a_company_slot_is_previewed_and_charged_at_its_own_fee_and_booked_once(
-    app: App, shop: dict[str, int], courier_slots: None, tmp_path
+    app: App, shop: dict[str, int], tmp_path
 ) -> None:
     settings = dataclasses.replace(app.settings, data_dir=tmp_path)
     fill_basket(app, shop)
@@ -226,10 +227,10 @@ def test_an_amount_of_leman_makes_the_payment_mixed_and_only_counts_with_leman(a
 # --- through the chat ------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("courier_slots")
 def test_the_chat_charges_the_total_and_francs_the_customer_confirmed(
     served: App,  # noqa: F811
     shop: dict[str, int],
-    courier_slots: None,
 ) -> None:
     """The summary said the deployment's 7.00 fee while the order charged the company's 6.00 (issue 9)."""
     fill_basket(served, shop)

@@ -31,7 +31,7 @@ def at(day: date, hhmm: str) -> datetime:
 
 
 @pytest.fixture
-def couriers(app: App, shop: dict[str, int]) -> dict[str, int]:
+def couriers(app: App) -> dict[str, int]:
     with app.db.uow() as uow:
         add_organisation(uow, "velo-ge", "Vélo GE", OrganisationKind.DELIVERY)
         add_organisation(uow, "cargo-rive", "Cargo Rive", OrganisationKind.DELIVERY)
@@ -90,7 +90,8 @@ def test_a_company_serves_both_ends_of_its_zones_and_a_single_code_zone(app: App
 
 
 @pytest.mark.parametrize("codes", ["999", "10000", "1209-1200", "12a0", "0999-1200"])
-def test_a_zone_is_one_four_digit_code_or_an_ascending_range(app: App, couriers: dict[str, int], codes: str) -> None:
+@pytest.mark.usefixtures("couriers")
+def test_a_zone_is_one_four_digit_code_or_an_ascending_range(app: App, codes: str) -> None:
     with app.db.uow() as uow, pytest.raises(InvalidInput):
         add_zone(uow, "velo-ge", codes)
 

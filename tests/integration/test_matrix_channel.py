@@ -17,6 +17,7 @@ from bot.dispatcher import TemporarySendError
 from bot.matrix_bot import CHOICES_TTL, MatrixChannel
 from bot.rasa_client import BotMessage, Button
 from marketplace.accounts import ChatIdentity
+from tests.support.clock import ManualClock
 
 ROOM = "!claire:test"
 SLOTS = BotMessage("Choisissez un créneau", (Button("Lundi 17h", "/slot_monday"), Button("Mardi 17h", "/slot_tuesday")))
@@ -61,17 +62,14 @@ class FakeRouter:
         return self.replies.pop(0)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def channel(app: App, router: FakeRouter | None = None, clock: Clock | None = None) -> MatrixChannel:
+def channel(app: App, router: FakeRouter | None = None, clock: ManualClock | None = None) -> MatrixChannel:
     matrix = MatrixChannel(
-        "http://matrix.test", "@marche:test", router or FakeRouter(), app.db, access_token="t", clock=clock or Clock()
+        "http://matrix.test",
+        "@marche:test",
+        router or FakeRouter(),
+        app.db,
+        access_token="t",
+        clock=clock or ManualClock(),
     )
     matrix.client = FakeNioClient()  # type: ignore[assignment]
     return matrix
@@ -142,11 +140,11 @@ def test_an_answer_without_buttons_forgets_the_list(app: App) -> None:
 
 
 def test_a_list_expires_so_a_number_typed_much_later_is_a_sentence(app: App) -> None:
-    clock = Clock()
+    clock = ManualClock()
     router = FakeRouter([SLOTS], [BotMessage("2 quoi ?")])
     matrix = channel(app, router, clock)
     claire_says(matrix, "je veux commander", 1)
-    clock.now += CHOICES_TTL + 1
+    clock.advance(CHOICES_TTL + 1)
     claire_says(matrix, "2", 2)
     assert router.turns == [("typed", "je veux commander"), ("typed", "2")]
     assert len(matrix.choices) == 0

@@ -83,7 +83,7 @@ class FakeSender:
         self.delivered: list[tuple[str, str]] = []  # (destination, key), deduplicated when idempotent
         self.failures: list[Exception] = []
 
-    async def deliver(self, destination: str, text: str, key: str) -> str:
+    async def deliver(self, destination: str, _text: str, key: str) -> str:
         if self.failures:
             raise self.failures.pop(0)
         if not (self.idempotent and (destination, key) in self.delivered):
@@ -126,7 +126,7 @@ def _killed_after_first_send(app: App, monkeypatch: pytest.MonkeyPatch, *senders
     """Run a dispatcher that dies right after the platform accepted its first message."""
     dispatcher = OutboxDispatcher(app.db, list(senders))
 
-    def killed(message_id: int, remote_id: str) -> None:
+    def killed(_message_id: int, _remote_id: str) -> None:
         raise SystemExit("killed")
 
     monkeypatch.setattr(dispatcher, "_sent", killed)

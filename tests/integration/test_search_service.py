@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+import pytest
+
 from catalog.services import ProductFilters
 from marketplace.accounts import ApprovalStatus, set_organisation_status
 from tests.conftest import make_product, person
@@ -35,14 +37,16 @@ def test_the_index_follows_catalog_changes(app, shop):
     assert skus(app, "tomate") == []
 
 
-def test_suspended_vendors_disappear_from_search(app, shop):
+@pytest.mark.usefixtures("shop")
+def test_suspended_vendors_disappear_from_search(app):
     with app.db.uow() as uow:
         set_organisation_status(uow, "cave-test", ApprovalStatus.SUSPENDED)
         uow.commit()
     assert skus(app, "chasselas") == []
 
 
-def test_vendor_and_label_filters(app, shop):
+@pytest.mark.usefixtures("shop")
+def test_vendor_and_label_filters(app):
     assert skus(app, "", vendor="cave-test") == ["CHA"]
     assert skus(app, "", category="eggs") == ["EGG"]
     assert skus(app, "oeufs", label="organic") == []

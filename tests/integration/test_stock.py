@@ -76,7 +76,7 @@ def everyone_reads_before_anyone_writes(engine: Engine, writers: int) -> Iterato
     gate = threading.Barrier(writers, timeout=60)
     passed = threading.local()
 
-    def hold(conn, cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+    def hold(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
         if statement.lstrip().upper().startswith("UPDATE PRODUCTS") and not getattr(passed, "gate", False):
             passed.gate = True
             gate.wait()

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("served")
 
 
 @pytest.fixture
-def honeys(app: App, shop: dict[str, int]) -> dict[str, int]:
+def honeys(app: App, shop: dict[str, int]) -> dict[str, int]:  # noqa: ARG001 (shop makes the farm they belong to)
     """The farmer's honeys: two jar sizes of the same name, and one more."""
     with app.db.uow() as uow:
         ids = {

@@ -1,7 +1,8 @@
 """Custom actions of the SmartketPlace assistant, served by rasa-sdk (`admin_cli.py actions serve`)."""
 
 from dialogues.actions.base import MarketplaceAction
-from dialogues.actions.checkout_form import (
+from dialogues.actions.checkout_form import ValidateCheckoutForm
+from dialogues.actions.checkout_steps import (
     ActionAskDeliveryMode,
     ActionAskOrderConfirmed,
     ActionAskPaymentMethod,
@@ -9,7 +10,6 @@ from dialogues.actions.checkout_form import (
     ActionAskTimeSlot,
     ActionInterruptCheckout,
     ActionSubmitOrder,
-    ValidateCheckoutForm,
 )
 from dialogues.actions.conversation import ActionChangeLanguage, ActionFallback, ActionSmallTalk
 from dialogues.actions.orders import ActionCancelOrder, ActionOrderStatus

@@ -1,7 +1,6 @@
-"""The checkout form: delivery or pickup, postal code, time slot, payment, confirmation — then the order.
-
-The rules (which slots to offer, how the basket can be paid, what it costs, placing it and its payment
-documents) are the checkout flow's, `checkout.flow`; these actions read the form's slots, call it and render.
+"""The checkout form's validator: fills delivery or pickup, postal code, time slot, payment and confirmation
+from buttons, entities or free text. The steps around it (questions, summary, the order) are in
+`checkout_steps.py`; the rules (which slots to offer, how the basket can be paid) are `checkout.flow`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from typing import Any, TypeVar
 
 from babel.numbers import format_decimal
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
@@ -23,15 +21,11 @@ from checkout.flow import (
     choose_payment,
     offered_slots,
     payment_options,
-    place_checkout,
-    preview_checkout,
 )
 from checkout.payment import PaymentMethod
 from checkout.services import DeliveryChoice, local_now, view_basket
 from dialogues.actions.base import (
-    MarketplaceAction,
     Reply,
-    Turn,
     chat_address,
     latest_entity,
     latest_intent,
@@ -46,13 +40,11 @@ from dialogues.actions.parsing import (
     parse_postal_code,
     parse_time_slot,
 )
-from dialogues.actions.shopping import basket_summary, payload
+from dialogues.actions.shopping import payload
 from marketplace.accounts import Person, person_for_chat
 from marketplace.db import UnitOfWork
 from marketplace.errors import MarketplaceError, SlotFull
 from marketplace.i18n import BABEL_LOCALES, error_message, resolve_language, translate
-from payments.documents import PaymentDocument
-from payments.models import LegMethod
 
 FORM_SLOTS = ("delivery_mode", "postal_code", "time_slot", "payment_method", "order_confirmed")
 T = TypeVar("T")
@@ -229,152 +221,3 @@ class ValidateCheckoutForm(FormValidationAction):
         reply.button("button.pay_chf", payload("choose_payment", payment_method=PaymentMethod.CHF))
         reply.send()
         return {"payment_method": None}
-
-
-class AskAction(MarketplaceAction):
-    """Asks for one slot of the checkout form, with buttons."""
-
-    def on_error(self, error: MarketplaceError) -> list[EventType]:
-        # The chosen delivery slot filled up or passed its cut-off since it was chosen: ask for another.
-        return [SlotSet("time_slot", None)] if isinstance(error, SlotFull) else []
-
-
-class ActionAskDeliveryMode(AskAction):
-    action_name = "action_ask_delivery_mode"
-
-    def handle(self, turn: Turn) -> list[EventType]:
-        turn.reply.say("reply.checkout.ask_delivery")
-        turn.reply.button("button.delivery", payload("choose_delivery", delivery_mode="delivery"))
-        if turn.app.settings.delivery.pickup:
-            turn.reply.button("button.pickup", payload("choose_delivery", delivery_mode="pickup"))
-        return []
-
-
-class ActionAskPostalCode(AskAction):
-    action_name = "action_ask_postal_code"
-
-    def handle(self, turn: Turn) -> list[EventType]:
-        turn.reply.say("reply.checkout.ask_postal_code")
-        return []
-
-
-class ActionAskTimeSlot(AskAction):
-    action_name = "action_ask_time_slot"
-
-    def handle(self, turn: Turn) -> list[EventType]:
-        slots = turn.tracker.get_slot
-        offered = offered_slots(turn.uow, turn.app.settings, slots("delivery_mode"), slots("postal_code"))
-        if not offered:  # every slot serving this postal code is full for the coming days
-            turn.reply.say("reply.checkout.no_slot")
-            turn.reply.button("button.pickup", payload("choose_delivery", delivery_mode="pickup"))
-            return []
-        turn.reply.say("reply.checkout.ask_time_slot")
-        for slot in offered[:6]:
-            turn.reply.buttons.append(
-                {"title": turn.reply.slot(slot), "payload": payload("choose_delivery", time_slot=slot)}
-            )
-        return []
-
-
-class ActionAskPaymentMethod(AskAction):
-    action_name = "action_ask_payment_method"
-
-    def handle(self, turn: Turn) -> list[EventType]:
-        reply = turn.reply
-        options = payment_options(turn.uow, turn.app.settings, turn.person, checkout_choice(turn.tracker))
-        currency = turn.app.settings.local_currency.name
-        reply.say(
-            "reply.checkout.ask_payment",
-            total=reply.chf(options.total),
-            leman=reply.chf(options.leman_payable),
-            currency=currency,
-        )
-        for method in options.methods:
-            reply.button(f"button.pay_{method}", payload("choose_payment", payment_method=method), currency=currency)
-        return []
-
-
-class ActionAskOrderConfirmed(AskAction):
-    action_name = "action_ask_order_confirmed"
-
-    def handle(self, turn: Turn) -> list[EventType]:
-        reply, settings = turn.reply, turn.app.settings
-        preview = preview_checkout(turn.uow, settings, turn.person, turn.lang, checkout_choice(turn.tracker))
-        choice, currency = preview.choice, settings.local_currency.name
-        reply.say("reply.checkout.summary")
-        basket_summary(reply, preview.basket, currency)
-        if choice.mode == "delivery":
-            reply.say(
-                "reply.checkout.summary_delivery", postal_code=choice.postal_code, slot=reply.slot(choice.time_slot)
-            )
-        else:
-            reply.say("reply.checkout.summary_pickup", slot=reply.slot(choice.time_slot))
-        method = choice.payment_method
-        reply.say("reply.checkout.summary_payment", method=reply.t(f"payment.{method}", currency=currency))
-        if method.uses_local_currency:
-            reply.say(
-                "reply.checkout.summary_split",
-                chf=reply.chf(preview.chf),
-                leman=local_amount(preview.leman, turn.lang),
-                currency=currency,
-            )
-        reply.button("button.confirm", "/affirm")
-        reply.button("button.cancel", "/deny")
-        return []
-
-
-class ActionSubmitOrder(MarketplaceAction):
-    action_name = "action_submit_order"
-
-    def handle(self, turn: Turn) -> list[EventType]:
-        slots = turn.tracker.get_slot
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
-        if slots("order_confirmed") is None:  # the form ended at once: the basket is empty
-            turn.reply.say("error.empty_basket")
-            return reset
-        if not slots("order_confirmed"):
-            turn.reply.say("reply.checkout.cancelled")
-            return reset
-        placed = place_checkout(turn.uow, turn.app.settings, turn.person, turn.lang, checkout_choice(turn.tracker))
-        reply = turn.reply
-        reply.say("reply.checkout.placed", number=placed.number, total=reply.chf(placed.total))
-        reply.say("reply.checkout.next_steps")
-        for document in placed.documents:
-            render_payment_document(reply, document, turn.app.settings.local_currency.name)
-        return reset
-
-    def on_error(self, _error: MarketplaceError) -> list[EventType]:
-        return [SlotSet(slot, None) for slot in FORM_SLOTS]
-
-
-def render_payment_document(reply: Reply, document: PaymentDocument, currency: str) -> None:
-    """The QR-bill for the francs (image and PDF), the e-Léman QR code for the Léman, or what to have ready
-    for the courier; with one payment per vendor, each caption says whom it pays."""
-    whom = ""
-    if document.vendor_name:
-        whom = reply.t("reply.payment.part_for", vendor=document.vendor_name) + " "
-    elif document.pays_delivery_fee:
-        whom = reply.t("reply.payment.part_delivery") + " "
-    if document.kind == LegMethod.QR_BILL:
-        caption = reply.t("reply.payment.qr_bill", amount=reply.chf(document.amount), reference=document.reference)
-        reply.attach("image", str(document.image), whom + caption)
-        reply.attach("document", str(document.pdf), "")
-    elif document.kind == LegMethod.LEMAN:
-        caption = reply.t("reply.payment.leman", amount=local_amount(document.amount, reply.lang), currency=currency)
-        reply.attach("image", str(document.image), whom + caption)
-    else:
-        reply.say("reply.payment.on_delivery", amount=reply.chf(document.amount))
-
-
-class ActionInterruptCheckout(MarketplaceAction):
-    """A question in the middle of checkout: answer it, then the form asks its question again."""
-
-    action_name = "action_interrupt_checkout"
-
-    def handle(self, turn: Turn) -> list[EventType]:
-        from dialogues.actions import HANDLERS
-
-        handler = HANDLERS.get(turn.intent)
-        events = handler.handle(turn) if handler else []
-        turn.reply.say("reply.checkout.resume")
-        return events or []

@@ -25,7 +25,7 @@ from checkout.flow import (
 from checkout.models import Basket, Order
 from checkout.payment import PaymentMethod
 from checkout.services import DeliveryChoice, add_to_basket, get_order
-from dialogues.actions.checkout_form import ActionAskOrderConfirmed, ActionSubmitOrder
+from dialogues.actions.checkout_steps import ActionAskOrderConfirmed, ActionSubmitOrder
 from marketplace.accounts import OrganisationKind, add_organisation
 from payments.models import LegMethod
 from payments.services import legs_of

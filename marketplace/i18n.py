@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -10,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, get_decimal_symbol
 
 from marketplace.errors import MarketplaceError
 from marketplace.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
@@ -73,6 +74,38 @@ def error_message(error: MarketplaceError, lang: str) -> str:
 
 def format_chf(amount: Decimal, lang: str, currency: str = "CHF") -> str:
     return format_currency(amount, currency, locale=BABEL_LOCALES.get(lang, "fr_CH"))
+
+
+def format_number(value: Decimal, lang: str) -> str:
+    """A quantity (not money) as people of `lang` write it in Switzerland: "1,5" in French, German and Italian,
+    "1.5" in English, "1'250" with its Swiss thousands mark, no trailing zeros ("0.500" -> "0,5").
+
+    Swiss usage puts the decimal point in amounts of francs only (hence CLDR's de_CH and it_CH), and the comma in
+    every other number (the Federal Chancellery's writing rules): the regional format, with the language's comma.
+    """
+    regional = BABEL_LOCALES.get(lang, "fr_CH")
+    text = format_decimal(value.normalize(), locale=regional, decimal_quantization=False)
+    return text.replace(get_decimal_symbol(regional), get_decimal_symbol(regional.partition("_")[0]))
+
+
+_PACK_UNIT = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(g|kg|ml|cl|l)$")
+
+
+def format_sale_quantity(quantity: Decimal, unit: str, lang: str) -> str:
+    """How much of a product, as a shopper reads it: "1,5 kg" (sold by the kg or litre), "3" (pieces), "2 × 500 g"
+    (packs), "2 h" (hours); any other unit after the number. `unit` is the product's sale unit, as in the catalog."""
+    number = format_number(quantity, lang)
+    code = " ".join(unit.strip().lower().split())
+    if code == "piece":
+        return number
+    if code == "hour":
+        return f"{number} h"
+    if code in ("kg", "l"):
+        return f"{number} {code}"
+    pack = _PACK_UNIT.match(code)
+    if pack:
+        return f"{number} × {format_number(Decimal(pack[1].replace(',', '.')), lang)} {pack[2]}"
+    return f"{number} {unit}"
 
 
 def format_slot(slot: str, lang: str) -> str:

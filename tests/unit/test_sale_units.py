@@ -23,6 +23,11 @@ D = Decimal
         ("3", "pots", "250 g", "3"),  # not a weight: units of sale
         ("1", "kg", "75 cl", "1"),  # a weight for a volume: left as said
         ("1", "kg", "piece", "1"),
+        ("75", "cl", "75 cl", "1"),  # volumes: loose by the litre, or whole bottles
+        ("1.5", "litres", "75 cl", "2"),
+        ("500", "ml", "l", "0.5"),
+        ("1", "Liter", "33 cl", "4"),  # rounded up to whole cans, like weights
+        ("2", "Flaschen", "75 cl", "2"),
     ],
 )
 def test_a_said_weight_becomes_sale_units(quantity: str, said: str | None, unit: str, expected: str) -> None:

@@ -220,6 +220,11 @@ class SearchIndex:
                 found.setdefault(token, 0.8 * ratio / 100)
         return tuple(sorted(found.items()))
 
+    def token_matches(self, word: str) -> tuple[tuple[str, float], ...]:
+        """Vocabulary tokens a folded, stemmed `word` may mean (exact 1.0, prefix, inside a compound, typo), with
+        the same similarities the search scores with; memoised. Used by the sentence resolver."""
+        return self._matches(word)
+
     def _typo_candidates(self, word: str) -> list[str]:
         """Tokens of similar length sharing enough letter pairs with `word` to be within two typos of it."""
         word_pairs = set(_letter_pairs(word))

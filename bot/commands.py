@@ -21,13 +21,20 @@ from zoneinfo import ZoneInfo
 from bootstrap import App
 from bot.rasa_client import BotMessage, Button
 from catalog.services import ProductView, parse_decimal
-from catalog.taxonomy import format_quantity
 from catalog.text import fold
 from checkout.runs import courier_company, mark_picked_up, run_for
 from marketplace.accounts import Person, Role, person_for_chat, remember_reply_to
 from marketplace.db import UnitOfWork
 from marketplace.errors import MarketplaceError
-from marketplace.i18n import error_message, format_chf, format_slot, resolve_language, translate, unit_label
+from marketplace.i18n import (
+    error_message,
+    format_chf,
+    format_number,
+    format_slot,
+    resolve_language,
+    translate,
+    unit_label,
+)
 from marketplace.linking import redeem_link_code
 from work.couriers import report_delivered
 from work.vendors import (
@@ -92,6 +99,9 @@ class Context:
 
     def chf(self, amount: Decimal) -> str:
         return format_chf(amount, self.lang)
+
+    def number(self, value: Decimal) -> str:
+        return format_number(value, self.lang)
 
 
 class Commands:
@@ -179,7 +189,7 @@ class Commands:
         product, value = self._product_and_value(ctx, args, "stock")
         if isinstance(product, list):
             return product
-        stock = format_quantity(set_stock(ctx.uow, ctx.person, product.id, parse_decimal(value, "quantity")))
+        stock = ctx.number(set_stock(ctx.uow, ctx.person, product.id, parse_decimal(value, "quantity")))
         return [BotMessage(ctx.t("vendor.stock_set", product=product.name, stock=stock, unit=ctx.unit(product.unit)))]
 
     def cmd_price(self, ctx: Context, args: list[str]) -> list[BotMessage]:
@@ -215,7 +225,7 @@ class Commands:
         lines = [ctx.t("command.products.title", vendor=vendor_of(ctx.person).name)]
         for p in products:
             key = "command.products.line" if p.available else "command.products.line_off"
-            price, stock = ctx.chf(p.price.amount), format_quantity(p.stock)
+            price, stock = ctx.chf(p.price.amount), ctx.number(p.stock)
             lines.append(ctx.t(key, sku=p.sku, name=p.name, price=price, unit=ctx.unit(p.unit), stock=stock))
         return [BotMessage("\n".join(lines))]
 
@@ -229,7 +239,7 @@ class Commands:
             status = ctx.t(f"status.{order.status}")
             if order.payment != "paid":
                 status += ", " + ctx.t(f"payment.state.{order.payment}")
-            items = ", ".join(f"{format_quantity(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in order.items)
+            items = ", ".join(f"{ctx.number(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in order.items)
             when, total = format_slot(order.slot, ctx.lang), ctx.chf(order.goods_total)
             lines.append(
                 ctx.t("vendor.orders.line", order=order.number, status=status, when=when, items=items, total=total)
@@ -262,7 +272,7 @@ class Commands:
         lines = [ctx.t("command.runs.title", company=run.company, day=day.isoformat())]
         buttons: list[Button] = []
         for number, stop in enumerate(run.stops, 1):
-            items = ", ".join(f"{format_quantity(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in stop.items)
+            items = ", ".join(f"{ctx.number(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in stop.items)
             mark = "✓ " if stop.done else ""
             key = "command.runs.pickup" if stop.kind == "pickup" else "command.runs.drop"
             lines.append(

@@ -92,7 +92,7 @@ _SEI = "sei"  # it: "six", and "you are" (« sei bravo »): a number only after 
 _ALSO_WORDS = {"neuf", "acht", "elf", "otto"}  # « un pain neuf », « Acht geben »: numbers only before a product word
 _HALVES = {"demi", "demie", "half", "halb", "halbe", "halbes", "halber", "halben", "mezzo", "mezza", "mezz"}
 _DOZENS = {"douzaine": 12, "douzaines": 12, "dutzend": 12, "dutzende": 12, "dozzina": 12, "dozzine": 12}
-_DOZENS |= {"dozen": 12, "dozens": 12, "couple": 2, "paio": 2}
+_DOZENS |= {"dozen": 12, "dozens": 12, "couple": 2, "paio": 2, "sixpack": 6, "sixpacks": 6}
 _JOINERS = {"et", "and", "e", "und"}  # « un kilo et demi », "one and a half", « un chilo e mezzo »
 _LINKS = {"de", "d", "of", "di"}  # « 800 g de », « deux kilos d' », "a kilo of", « mezzo chilo di »
 _TIMES = {"x", "×", "*"}  # "2 x 500 g", "2x baguette", "baguette x3"
@@ -126,6 +126,7 @@ for _lemma, _forms in {
     "flasche": "flaschen", "glas": "glaser", "packung": "packungen", "packchen": "", "paket": "pakete",
     "dose": "dosen", "becher": "", "schale": "schalen", "beutel": "", "tute": "tuten", "stuck": "stk",
     "tafel": "tafeln", "laib": "laibe", "bund": "bunde", "scheibe": "scheiben", "sack": "sacke",
+    "schachtel": "schachteln",
     # it
     "bottiglia": "bottiglie", "vasetto": "vasetti", "barattolo": "barattoli", "pacco": "pacchi",
     "pacchetto": "pacchetti", "confezione": "confezioni", "scatola": "scatole", "sacchetto": "sacchetti",
@@ -251,15 +252,20 @@ _BASE = {"g": (Decimal(1), "g"), "kg": (Decimal(1000), "g"), "ml": (Decimal(1), 
 _BASE["l"] = (Decimal(1000), "ml")
 
 
-def to_sale_units(said: SaidQuantity | None, product_unit: str) -> SaleQuantity:
+def to_sale_units(said: SaidQuantity | None, product_unit: str, pieces: int | None = None) -> SaleQuantity:
     """`said` in the product's sale units: 800 g of a product sold by the kg is 0.8, 1 kg of 250 g jars is 4.
 
     Packs take whole packs only: an amount that does not divide (« 300 g » of a 500 g pot) is a question with the
     nearest whole counts. A count of something sold whole must be whole (1.5 baguettes: 1 or 2?). A weight for a
     product sold by the piece or by volume cannot be converted: a question with no choices. Nothing said is 1.
+    `pieces`: how many pieces one sale unit holds (`pieces_per_unit` of « Œufs bio (6) »): a bare count that is a
+    whole number of such units counts the pieces (« une douzaine d'œufs » is 2 boxes of 6); others count units.
     """
     if said is None:
         return SaleQuantity(Decimal(1))
+    bare_count = said.measure is None and said.container is None
+    if pieces and pieces > 1 and bare_count and said.amount >= pieces and said.amount % pieces == 0:
+        return SaleQuantity(_plain(said.amount / pieces))
     try:
         code = parse_unit(product_unit).code
     except ValueError:
@@ -279,6 +285,19 @@ def to_sale_units(said: SaidQuantity | None, product_unit: str) -> SaleQuantity:
         return SaleQuantity(None)
     units = said.amount * factor / sale[0]
     return SaleQuantity(_plain(units)) if loose else _whole(units, False)
+
+
+_PIECES_IN_NAME = re.compile(r"\((\d{1,3})\s*(?:[^\W\d_]+\.?)?\)")
+
+
+def pieces_per_unit(name: str) -> int | None:
+    """The pieces one sale unit holds when its name says so in brackets: « Œufs bio (6) » 6, « Freilandeier (10
+    Stück) » 10; None otherwise (« Chocolat noir 70 % », « Gruyère 12 mois »)."""
+    for found in _PIECES_IN_NAME.finditer(name):
+        word = fold(found[0][len(found[1]) + 1 : -1]).strip().rstrip(".")
+        if int(found[1]) > 1 and word not in _MEASURES:  # « (33 cl) » is a size, not a count
+            return int(found[1])
+    return None
 
 
 def _base_size(code: str) -> tuple[Decimal, str] | None:
@@ -618,11 +637,14 @@ class _Reader:
         """ "500 g jars" after a count: (size, measure, container), index after."""
         token = self._tok(i)
         number = self._digits(i) if token is not None and token.kind == "num" else None
-        unit = self._measure(number.end) if number is not None else None
-        container = _CONTAINERS.get(self._key(number.end + 1)) if number is not None else None
-        if number is None or unit is None or container is None:
+        if number is None:
             return None
-        return (number.value * unit[0], unit[1], container), number.end + 2
+        at = self._skip_glue(number.end)  # « drei 250-g-Gläser »
+        unit, after = self._measure(at), self._skip_glue(at + 1)
+        container = _CONTAINERS.get(self._key(after))
+        if unit is None or container is None:
+            return None
+        return (number.value * unit[0], unit[1], container), after + 1
 
     def _grams_after_kilos(self, i: int) -> Decimal | None:
         """« 2 kg 500 »: the grams said after the kilos, when nothing else follows them."""

@@ -100,7 +100,7 @@ FILLER_WORDS = word_set(
     commande commander commandez merci svp stp bonjour salut aussi egalement encore puis ensuite oui peux pouvez
     pourriez pourrais bien ca cela s
     bitte fuge fugen fugt hinzu dazu noch gib geben gebt sie mir uns nehme nehmen brauche brauchen bestelle bestellen
-    kaufen kaufe danke hallo auch dann lege leg tu tue packe warenkorb einkaufskorb ja
+    kaufen kaufe danke hallo auch dann lege leg tu tue packe warenkorb einkaufskorb ja mach
     aggiungi aggiungere aggiunga metti mettere mi ci prendo prendi prenda dammi dia vorremmo voglio serve servono
     grazie favore piacere anche poi ciao compro comprare carrello si
     add put please like d ll take get give me us buy order thanks thank also then hi hello cart could can would will
@@ -138,7 +138,7 @@ CONTAINER_WORDS = word_set(
     mazzo mazzi tranche tranches scheibe scheiben slice slices fetta fette loaf loaves laib laibe pagnotta pagnotte
     miche miches tablette tablettes tafel tafeln bar bars tavoletta tavolette portion portions portionen porzione
     porzioni caisse caisses harass harasse crate crates cassa casse carton cartons karton kartons sac sacs sack sacke
-    bag bags brique briques unite unites einheit unit units
+    bag bags brique briques unite unites einheit unit units box boxes schachteln
     """
 )
 # Prepositions and articles the shared stop-word list keeps; they separate a name's head from its complements.
@@ -166,10 +166,11 @@ _MAY_JOIN = re.compile(r"[,;&+\d]|\b(?:et|and|und|e|ed|sowie|puis|then|dann|poi)
 _SPLIT_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+|[,;&+]")
 _BULLET = re.compile(r"^\s*(?:[-*•·–—>]+|\d{1,2}[.)](?=\s))\s*")
 _PACK_SAID = re.compile(
-    r"(?<![\d.,])(\d+(?:[.,]\d+)?)\s*(kg|kilos?|g|gr|grammes?|gramm|grams?|grammi|l|litres?|liters?|litri|cl|ml)\b"
+    r"(?<![\d.,])(\d+(?:[.,]\d+)?)[\s-]*(kg|kilos?|g|gr|grammes?|gramm|grams?|grammi|l|litres?|liters?|litri|cl|ml)\b"
 )
 _GRAMS_OR_ML = {"kg": 1000, "kilo": 1000, "kilos": 1000, "l": 1000, "litre": 1000, "litres": 1000, "liter": 1000}
 _GRAMS_OR_ML |= {"liters": 1000, "litri": 1000, "cl": 10}
+_MEASURE_GRAMS_OR_ML = {"g": 1, "kg": 1000, "ml": 1, "cl": 10, "l": 1000}  # `SaidQuantity.measure` in g or ml
 
 
 def _is_quantity_word(word: str) -> bool:
@@ -187,7 +188,10 @@ def _is_noise(word: str) -> bool:
 @lru_cache(maxsize=65536)
 def root(token: str) -> str:
     """A token without its German plural and Italian/French final vowel, so « mele » meets « Mela », « Karotten »
-    meets « Karotte » and « zucchini » meets « Zucchine »."""
+    meets « Karotte », « zucchini » meets « Zucchine » and « bougies » (stemmed "bougy", as "berries" is "berry")
+    meets « Bougie »."""
+    if len(token) >= 5 and token.endswith("y"):
+        token = token[:-1] + "ie"
     if len(token) >= 6 and token.endswith("en"):
         token = token[:-2]
     elif len(token) >= 6 and token.endswith(("ln", "rn")):
@@ -734,12 +738,17 @@ def _pack_size(unit: str) -> Decimal | None:
 
 
 def _sizes_said(text: str) -> set[Decimal]:
+    """Grams or millilitres said, each a pack size the shopper may mean: « 250 g », « 250-g-Gläser », and a weight in
+    words for one pack (« mezzo chilo »)."""
     sizes = set()
     for amount, measure in _PACK_SAID.findall(text.lower()):
         try:
             sizes.add(Decimal(amount.replace(",", ".")) * _GRAMS_OR_ML.get(measure, 1))
         except InvalidOperation:
             continue
+    for said in _read_quantities(text, None):
+        if said.container is None and said.measure in _MEASURE_GRAMS_OR_ML:
+            sizes.add(said.amount * _MEASURE_GRAMS_OR_ML[said.measure])
     return sizes
 
 

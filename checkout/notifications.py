@@ -5,12 +5,11 @@ Texts are rendered here, in each recipient's language, so the dispatcher only ha
 
 from __future__ import annotations
 
-from catalog.taxonomy import format_quantity
 from checkout.models import Order, VendorOrder
 from checkout.status import OrderStatus
 from marketplace.accounts import Organisation, Person, Role
 from marketplace.db import UnitOfWork
-from marketplace.i18n import format_chf, format_slot, translate, unit_label
+from marketplace.i18n import format_chf, format_number, format_slot, translate, unit_label
 from marketplace.outbox import enqueue
 
 
@@ -19,7 +18,7 @@ def _items(vendor_order: VendorOrder, lang: str) -> str:
         translate(
             "notify.item",
             lang,
-            quantity=format_quantity(line.quantity),
+            quantity=format_number(line.quantity, lang),
             unit=unit_label(line.unit, lang),
             name=line.name,
         )

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from catalog.models import Product
 from catalog.services import ProductView, check_quantity, get_product, view_product
-from catalog.taxonomy import format_quantity, localized
+from catalog.taxonomy import localized
 from checkout import delivery, notifications
 from checkout.models import Basket, BasketLine, Order, OrderLine, StatusChange, VendorOrder
 from checkout.payment import PaymentMethod
@@ -37,6 +37,7 @@ from marketplace.errors import (
     OrderNotFound,
     ProductUnavailable,
 )
+from marketplace.i18n import format_sale_quantity
 from marketplace.settings import Settings
 
 ORDER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: order numbers are read aloud and typed
@@ -62,7 +63,9 @@ def _ensure_sellable(product: Product, quantity: Decimal, lang: str) -> None:
     if not product.available or not product.vendor.is_approved:
         raise ProductUnavailable(product=localized(product.names, lang))
     if quantity > product.stock:
-        raise InsufficientStock(product=localized(product.names, lang), available=format_quantity(product.stock))
+        raise InsufficientStock(
+            product=localized(product.names, lang), available=format_sale_quantity(product.stock, product.unit, lang)
+        )
 
 
 def set_basket_quantity(uow: UnitOfWork, person: Person, product_id: int, quantity: Decimal) -> Decimal:
@@ -298,7 +301,9 @@ def _reserve_stock(uow: UnitOfWork, product: Product, quantity: Decimal, lang: s
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         uow.session.refresh(product, ["stock"])
-        raise InsufficientStock(product=localized(product.names, lang), available=format_quantity(product.stock))
+        raise InsufficientStock(
+            product=localized(product.names, lang), available=format_sale_quantity(product.stock, product.unit, lang)
+        )
     uow.session.expire(product, ["stock"])
 
 

@@ -22,7 +22,15 @@ from bot.addresses import parse_chat_address
 from marketplace.accounts import Person, person_for_chat
 from marketplace.db import UnitOfWork
 from marketplace.errors import InvalidInput, MarketplaceError
-from marketplace.i18n import error_message, format_chf, format_slot, resolve_language, translate
+from marketplace.i18n import (
+    error_message,
+    format_chf,
+    format_number,
+    format_sale_quantity,
+    format_slot,
+    resolve_language,
+    translate,
+)
 from marketplace.settings import SUPPORTED_LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -71,6 +79,12 @@ def latest_entity(tracker: Tracker, name: str) -> str | None:
     return None
 
 
+def latest_entities(tracker: Tracker, name: str) -> list[str]:
+    """Every value of the entity in the latest message, in order (a button may carry several)."""
+    entities = tracker.latest_message.get("entities") or []
+    return [str(e["value"]) for e in entities if e.get("entity") == name and e.get("value") not in (None, "")]
+
+
 @dataclass
 class Reply:
     """Collects the answer of one action, rendered in one language."""
@@ -87,6 +101,14 @@ class Reply:
 
     def chf(self, amount: Decimal) -> str:
         return format_chf(amount, self.lang)
+
+    def quantity(self, quantity: Decimal, unit: str) -> str:
+        """How much of a product, as the person writes it: "1,5 kg", "3", "2 × 500 g"."""
+        return format_sale_quantity(quantity, unit, self.lang)
+
+    def number(self, value: Decimal) -> str:
+        """A number as the person writes it: "1,5" in French, "1.5" in English."""
+        return format_number(value, self.lang)
 
     def slot(self, slot: str) -> str:
         """ "2026-11-23 17:00-19:00" -> "lun. 23 nov. 17:00-19:00" in the person's language."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk.events import EventType, SlotSet
 
 from dialogues.actions.base import MarketplaceAction, Turn
-from dialogues.actions.shopping import suggest_categories
+from dialogues.actions.shopping import shop_if_asked, suggest_categories
 from marketplace.settings import SUPPORTED_LANGUAGES
 
 LANGUAGE_WORDS = {
@@ -20,6 +20,8 @@ class ActionSmallTalk(MarketplaceAction):
     action_name = "action_small_talk"
 
     def handle(self, turn: Turn) -> list[EventType]:
+        if (shopped := shop_if_asked(turn)) is not None:  # « Bonjour, je voudrais 2 kg de pommes » shops
+            return shopped
         intent = turn.intent if turn.intent in SMALL_TALK else "out_of_scope"
         turn.reply.say(f"reply.{intent}", name=turn.app.settings.name, currency=turn.app.settings.local_currency.name)
         if intent in ("greet", "help", "out_of_scope"):
@@ -36,6 +38,8 @@ class ActionFallback(MarketplaceAction):
     action_name = "action_fallback"
 
     def handle(self, turn: Turn) -> list[EventType]:
+        if (shopped := shop_if_asked(turn)) is not None:  # « je prends 3 baguettes » not understood, still plain
+            return shopped
         turn.reply.say("reply.fallback")
         suggest_categories(turn)
         turn.reply.button("button.help", "/help")

@@ -8,8 +8,9 @@ from checkout.models import Order
 from checkout.services import cancel_order, order_for_consumer, orders_of
 from checkout.status import OrderStatus
 from dialogues.actions.base import MarketplaceAction, Turn
+from dialogues.actions.basket_requests import mentions_order
 from dialogues.actions.parsing import parse_order_number
-from dialogues.actions.shopping import payload
+from dialogues.actions.shopping import payload, shop_if_asked
 from payments.services import payment_state
 
 
@@ -27,6 +28,8 @@ class ActionOrderStatus(MarketplaceAction):
     action_name = "action_order_status"
 
     def handle(self, turn: Turn) -> list[EventType]:
+        if not mentions_order(turn.text) and (shopped := shop_if_asked(turn)) is not None:  # misread « 2 kg de pommes »
+            return shopped
         reply = turn.reply
         order = _wanted_order(turn)
         if order is None:
@@ -52,6 +55,8 @@ class ActionCancelOrder(MarketplaceAction):
     action_name = "action_cancel_order"
 
     def handle(self, turn: Turn) -> list[EventType]:
+        if not mentions_order(turn.text) and (shopped := shop_if_asked(turn)) is not None:  # misread « 2 kg de pommes »
+            return shopped
         order = _wanted_order(turn)
         if order is None:
             turn.reply.say("reply.orders.none")

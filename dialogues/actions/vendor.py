@@ -2,6 +2,8 @@
 
 Thin adapters over `work/vendors.py`, like the `/stock`, `/price` and `/orders` commands: they find the
 product's words and the number in the message, call the core, and render with the same reply keys.
+Who speaks shapes what is meant: a message from someone who is no vendor's member is never a stock or price
+update; if it plainly asks for goods ("put 1.5 kg of gala apples in my basket"), it is carried out as such.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from rasa_sdk.events import EventType
 from catalog.services import ProductView
 from catalog.taxonomy import format_quantity
 from dialogues.actions.base import MarketplaceAction, Turn
+from dialogues.actions.basket_requests import message_text, plain_basket_request, states_stock
 from dialogues.actions.parsing import parse_amount, parse_quantity
-from dialogues.actions.shopping import MAX_TEXT, payload
+from dialogues.actions.shopping import MAX_TEXT, carry_out, payload
+from marketplace.errors import NotLinked
 from marketplace.i18n import unit_label
 from work.vendors import OwnProductMatch, match_own_product, open_orders, set_price, set_stock, vendor_of
 
@@ -41,10 +45,26 @@ def own_product(turn: Turn, intent: str, **entities: str) -> ProductView | None:
     return None
 
 
+def shop_instead(turn: Turn) -> list[EventType] | None:
+    """For someone who is no vendor's member, a basket request taken for a stock or price update is carried out as
+    the basket request it is; None otherwise (a member's update, or a refusal to come)."""
+    try:
+        vendor_of(turn.person)
+        return None
+    except NotLinked:
+        pass
+    if states_stock(message_text(turn)):  # « j'ai encore 12 pots de miel »: not a purchase, whoever says it
+        return None
+    wanted = plain_basket_request(turn)
+    return carry_out(turn, wanted) if wanted else None
+
+
 class ActionUpdateStock(MarketplaceAction):
     action_name = "action_update_stock"
 
     def handle(self, turn: Turn) -> list[EventType]:
+        if (shopped := shop_instead(turn)) is not None:
+            return shopped
         quantity = parse_quantity(turn.entity("quantity") or turn.text)
         extra = {"quantity": format_quantity(quantity)} if quantity is not None else {}
         product = own_product(turn, "update_stock", **extra)
@@ -53,7 +73,7 @@ class ActionUpdateStock(MarketplaceAction):
         if quantity is None:
             turn.reply.say("reply.vendor.which_quantity", product=product.name)
             return []
-        stock = format_quantity(set_stock(turn.uow, turn.person, product.id, quantity))
+        stock = turn.reply.number(set_stock(turn.uow, turn.person, product.id, quantity))
         turn.reply.say("vendor.stock_set", product=product.name, stock=stock, unit=unit_label(product.unit, turn.lang))
         return []
 
@@ -62,6 +82,8 @@ class ActionUpdatePrice(MarketplaceAction):
     action_name = "action_update_price"
 
     def handle(self, turn: Turn) -> list[EventType]:
+        if (shopped := shop_instead(turn)) is not None:
+            return shopped
         price = parse_amount(turn.entity("amount")) or parse_amount(turn.text)
         product = own_product(turn, "update_price", **({"amount": str(price)} if price is not None else {}))
         if product is None:
@@ -79,6 +101,8 @@ class ActionVendorOrders(MarketplaceAction):
     action_name = "action_vendor_orders"
 
     def handle(self, turn: Turn) -> list[EventType]:
+        if (shopped := shop_instead(turn)) is not None:
+            return shopped
         work = open_orders(turn.uow, turn.person)
         reply = turn.reply
         if not work.orders:
@@ -90,7 +114,7 @@ class ActionVendorOrders(MarketplaceAction):
             if order.payment != "paid":
                 status += ", " + reply.t(f"payment.state.{order.payment}")
             items = ", ".join(
-                f"{format_quantity(i.quantity)} {unit_label(i.unit, turn.lang)} {i.name}" for i in order.items
+                f"{reply.number(i.quantity)} {unit_label(i.unit, turn.lang)} {i.name}" for i in order.items
             )
             when, total = reply.slot(order.slot), reply.chf(order.goods_total)
             reply.say("vendor.orders.line", order=order.number, status=status, when=when, items=items, total=total)

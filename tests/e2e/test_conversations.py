@@ -150,7 +150,7 @@ def test_a_complete_purchase_in_french(stack, french):
     assert "Miel de forêt" in [p.names["fr"] for p in assert_a_list_of(stack, found, french.buttons, "fr")]
     added = french.say("ajoute 2 pots de miel de forêt")
     assert added == (
-        "C'est dans le panier : 2 × Miel de forêt (500 g). Vous en avez 2.\n"
+        "C'est dans le panier : 2 × 500 g Miel de forêt. Vous en avez 2 × 500 g.\n"
         f"Panier : {format_chf(Decimal('37.00'), 'fr')} de marchandises."
     )
     assert basket_of(stack, french.sender) == [("ABE-MIEL-3", 2)]
@@ -198,7 +198,7 @@ def test_a_complete_purchase_in_english_with_pickup(stack, english):
     assert basket_of(stack, english.sender) == [("SEY-GRU-1", 1)]
     basket = english.say("what's in my cart").splitlines()
     price = format_chf(Decimal("24.80"), "en")
-    assert basket[:3] == ["Your basket:", "Fromagerie de la Seymaz", f"  • 1 × Mild Gruyère PDO (kg) — {price}"]
+    assert basket[:3] == ["Your basket:", "Fromagerie de la Seymaz", f"  • 1 kg Mild Gruyère PDO — {price}"]
     assert basket[-1].startswith(f"Total: {format_chf(Decimal('31.80'), 'en')} ")  # with the 7.00 delivery fee
     english.say("checkout")
     english.press("Pickup")
@@ -311,7 +311,7 @@ def test_long_conversations_keep_every_event_and_still_work(stack, french):
     steps = [b - a for a, b in itertools.pairwise(counts)]
     assert min(steps) >= 3 and max(steps) <= 12, steps  # user message, action(s), listen: no loss, no duplicates
     assert french.say("ajoute un pot de miel de forêt") == (
-        "C'est dans le panier : 1 × Miel de forêt (500 g). Vous en avez 1.\n"
+        "C'est dans le panier : 1 × 500 g Miel de forêt. Vous en avez 1 × 500 g.\n"
         f"Panier : {format_chf(Decimal('18.50'), 'fr')} de marchandises."
     )
     assert basket_of(stack, french.sender) == [("ABE-MIEL-3", 1)]

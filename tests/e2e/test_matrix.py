@@ -193,7 +193,7 @@ def test_a_purchase_by_numbered_choices_a_vendor_notified_and_stocking_up(
     )
     added = buyer.say("1", expect="Commander")  # the number presses the first button
     assert added == (
-        "C'est dans le panier : 1 × Gruyère AOP d'alpage 12 mois (kg). Vous en avez 1.\n"
+        "C'est dans le panier : 1 kg Gruyère AOP d'alpage 12 mois. Vous en avez 1 kg.\n"
         "Panier : 34,50 CHF de marchandises.\n1. 🧺 Voir le panier\n2. ✅ Commander"
     )
     assert basket_lines(stack.db, buyer.user_id) == [("SEY-ALP-1", Decimal(1))]
@@ -210,7 +210,7 @@ def test_a_purchase_by_numbered_choices_a_vendor_notified_and_stocking_up(
     )
     assert buyer.say("à la livraison", expect="Annuler") == (
         "Récapitulatif de votre commande :\nFromagerie de la Seymaz\n"
-        "  • 1 × Gruyère AOP d'alpage 12 mois (kg) — 34,50 CHF\n"
+        "  • 1 kg Gruyère AOP d'alpage 12 mois — 34,50 CHF\n"
         "  Sous-total 34,50 CHF, dont jusqu'à 10,35 CHF en Léman\n"
         "Livraison : 6,00 CHF\nTotal : 40,50 CHF (jusqu'à 10,35 CHF payables en Léman)\n"
         f"Livraison au 1205, {first_slot[1]}\nPaiement : à la livraison. On confirme ?\n"

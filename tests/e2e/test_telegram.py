@@ -22,10 +22,9 @@ from sqlalchemy import select
 from bot.rasa_client import BotMessage, Button
 from bot.router import MENU
 from catalog.models import Product
-from catalog.taxonomy import format_quantity
 from checkout.models import Order
 from marketplace.accounts import person_for_chat
-from marketplace.i18n import translate
+from marketplace.i18n import format_sale_quantity, translate
 from marketplace.outbox import OutboxMessage, OutboxStatus, enqueue
 from payments.documents import payment_folder
 from payments.models import LegMethod, PaymentLeg
@@ -52,7 +51,7 @@ GREETING_FR = (
     "ou en Léman. Que cherchez-vous ?"
 )
 FOREST_HONEY_ADDED = (
-    "C'est dans le panier : 1 × Miel de forêt (500 g). Vous en avez 1.\nPanier : 18,50 CHF de marchandises."
+    "C'est dans le panier : 1 × 500 g Miel de forêt. Vous en avez 1 × 500 g.\nPanier : 18,50 CHF de marchandises."
 )
 GRTA = "GRTA (Genève Région – Terre Avenir)"
 PRODUCERS_SEE_IT = (
@@ -196,7 +195,7 @@ def test_a_full_purchase_with_inline_buttons_and_the_vendor_told_at_once(stack: 
     ]
     assert texts(buyer.press("À la livraison", expect="On confirme")) == [
         "Récapitulatif de votre commande :\nLes Abeilles du Salève\n"
-        "  • 1 × Miel de forêt (500 g) — 18,50 CHF\n  Sous-total 18,50 CHF, dont jusqu'à 18,50 CHF en Léman\n"
+        "  • 1 × 500 g Miel de forêt — 18,50 CHF\n  Sous-total 18,50 CHF, dont jusqu'à 18,50 CHF en Léman\n"
         "Livraison : 6,00 CHF\nTotal : 24,50 CHF (jusqu'à 18,50 CHF payables en Léman)\n"
         f"Livraison au 1205, {plain(slot)}\nPaiement : à la livraison. On confirme ?"
     ]
@@ -243,7 +242,7 @@ def test_paying_in_francs_brings_the_qr_bill_as_a_photo_and_a_pdf(stack: Stack, 
     buyer.press(slot, expect="payer")
     assert texts(buyer.press("Francs", expect="On confirme")) == [
         "Récapitulatif de votre commande :\nLes Abeilles du Salève\n"
-        "  • 1 × Miel de forêt (500 g) — 18,50 CHF\n  Sous-total 18,50 CHF, dont jusqu'à 18,50 CHF en Léman\n"
+        "  • 1 × 500 g Miel de forêt — 18,50 CHF\n  Sous-total 18,50 CHF, dont jusqu'à 18,50 CHF en Léman\n"
         "Total : 18,50 CHF (jusqu'à 18,50 CHF payables en Léman)\n"
         f"Retrait chez les producteurs, {plain(slot)}\nPaiement : en francs (QR-facture). On confirme ?"
     ]
@@ -282,7 +281,7 @@ def test_a_deep_link_opens_the_product(stack: Stack, telegram) -> None:  # type:
         PRIVACY_EN,
         f"Forest honey — CHF 18.50 / 500 g — Les Abeilles du Salève — {GRTA}\n"
         "Dark and strong honey from the Salève forests.\nOrigin: Veyrier (6 km)\n100% payable in Léman.\n"
-        f"In stock: {format_quantity(stock)} (500 g).",
+        f"In stock: {format_sale_quantity(stock, '500 g', 'en')}.",
     ]
     assert buttons(answer[-1]) == [
         ("➕ 1. Forest honey", f'/add_to_basket{{"product": "#{product_id}", "quantity": "1"}}')

@@ -262,6 +262,26 @@ def test_the_pack_size_said_chooses_between_products_of_the_same_name(demo: App)
     assert meant(demo, "please add 2 jars of wildflower honey 250g", "en") == "ABE-MIEL-2"
 
 
+def test_a_pack_size_said_in_words_or_hyphenated_chooses_the_pack(demo: App) -> None:
+    assert meant(demo, "mezzo chilo di miele di fiori", "it") == "ABE-MIEL-1"
+    assert meant(demo, "drei 250-g-Gläser Blütenhonig", "de") == "ABE-MIEL-2"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "sku"),
+    [
+        ("fr", "2 bougies en cire d'abeille", "ABE-BOU-1"),  # « bougies » is stemmed "bougy", « Bougie » "bougie"
+        ("en", "a box of quail eggs", "BEL-CAI-1"),  # "box" is a container, not the vegetable box's word
+        ("en", "2 boxes of darjeeling tea", "VRA-THE-1"),
+        ("de", "Mach mir bitte 2 kg Kartoffeln in den Korb", "VER-POM-1"),  # « mach » is not « Mâche »
+    ],
+)
+def test_plurals_in_ies_containers_and_requests_do_not_hide_the_product(
+    demo: App, lang: str, text: str, sku: str
+) -> None:
+    assert meant(demo, text, lang, goods_wanted=True) == sku
+
+
 # --- questions --------------------------------------------------------------------------------------------------
 
 

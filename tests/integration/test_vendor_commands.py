@@ -188,7 +188,7 @@ def test_availability_round_trip(app: App, shop: dict[str, int], commands: Comma
 
 def test_bad_numbers_get_an_answer_not_a_change(app: App, shop: dict[str, int], commands: Commands) -> None:
     assert say(commands, FARMER, "/stock tomates beaucoup") == "Valeur non valable pour quantity : « beaucoup »."
-    assert say(commands, FARMER, "/stock tomates 2.5") == "Stock de « Tomates » : 2.5 (kg)."  # by the kg
+    assert say(commands, FARMER, "/stock tomates 2.5") == "Stock de « Tomates » : 2,5 (kg)."  # by the kg, French comma
     assert say(commands, FARMER, "/stock EGG 1.5") == "La quantité « 1.5 » n'est pas valable pour ce produit."
     refused = "Le prix « {} » n'est pas un montant en francs valable (ex. 6.50)."
     assert say(commands, FARMER, "/price tomates -3") == refused.format("-3")

@@ -131,10 +131,10 @@ def tomatoes_and_wine() -> list[str]:
     """How the replies list a basket of 2 kg of the `shop`'s Tomates and 1 Chasselas, vendor by vendor."""
     return [
         "Ferme Test",
-        f"  • 2 × Tomates (kg) — {chf('9.60')}",
+        f"  • 2 kg Tomates — {chf('9.60')}",
         f"  Sous-total {chf('9.60')}, dont jusqu'à {chf('4.80')} en Léman",
         "Cave Test",
-        f"  • 1 × Chasselas (75 cl) — {chf('14.50')}",
+        f"  • 1 × 75 cl Chasselas — {chf('14.50')}",
         f"  Sous-total {chf('14.50')}, dont jusqu'à {chf('0.00')} en Léman",
     ]
 

@@ -12,6 +12,7 @@ from catalog.quantities import (
     LANGS,
     SaidQuantity,
     SaleQuantity,
+    pieces_per_unit,
     read_quantities,
     read_quantity,
     said_quantity,
@@ -346,6 +347,46 @@ def test_a_said_quantity_becomes_sale_units(quantity: SaidQuantity | None, unit:
 )
 def test_what_shoppers_say_in_sale_units(lang: str, text: str, unit: str, expected: str) -> None:
     assert to_sale_units(read_quantity(text, lang), unit) == SaleQuantity(D(expected))
+
+
+@pytest.mark.parametrize(
+    ("name", "pieces"),
+    [
+        ("Œufs bio (6)", 6),
+        ("Freilandeier (10 Stück)", 10),
+        ("Uova di quaglia (12 pz.)", 12),
+        ("Emballages alimentaires à la cire d'abeille (3)", 3),
+        ("Bière blanche (33 cl)", None),  # a size, not a count
+        ("Chocolat noir 70 %", None),
+        ("Radis roses (botte)", None),
+        ("Atriaux (1)", None),
+    ],
+)
+def test_the_pieces_one_sale_unit_holds_are_read_from_the_name(name: str, pieces: int | None) -> None:
+    assert pieces_per_unit(name) == pieces
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("fr", "une douzaine d'œufs bio", "2"),  # two boxes of 6
+        ("de", "Ein Dutzend Bio-Eier", "2"),
+        ("en", "six organic eggs", "1"),
+        ("it", "18 uova bio", "3"),
+        ("fr", "2 boîtes d'œufs bio", "2"),  # boxes are counted as said
+        ("en", "2 organic eggs", "2"),  # fewer than a box: boxes, as before
+        ("fr", "8 œufs bio", "8"),  # not a whole number of boxes: boxes
+    ],
+)
+def test_a_count_of_pieces_becomes_the_boxes_that_hold_them(lang: str, text: str, expected: str) -> None:
+    eggs = pieces_per_unit("Œufs bio (6)")
+    assert to_sale_units(read_quantity(text, lang), "piece", eggs) == SaleQuantity(D(expected))
+
+
+def test_hyphenated_pack_sizes_sixpacks_and_boxes_are_read() -> None:
+    assert read("drei 250-g-Gläser Blütenhonig", "de") == [("750", "g", "glas", "drei 250-g-Gläser")]
+    assert read("Ein Sixpack Amberbier", "de") == [("6", None, None, "Ein Sixpack")]
+    assert read("2 Schachteln Freilandeier", "de") == [("2", None, "schachtel", "2 Schachteln")]
 
 
 # --- Properties ----------------------------------------------------------------------------------------------------

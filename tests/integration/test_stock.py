@@ -23,6 +23,35 @@ BUYERS = 16
 STOCK = 5
 
 
+def buy_at_once(app, buyer_ids: list[int]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every buyer places their basket as a pickup order, each in its own thread and transaction, all
+    released at once; the outcome of each: "sold", "refused" (not enough stock) or the unexpected error."""
+    start = threading.Barrier(len(buyer_ids))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def buy(buyer_id: int) -> None:
+        start.wait()
+        try:
+            with app.db.uow() as uow:
+                place_order(uow, app.settings, person(uow, buyer_id), DeliveryChoice("pickup"))
+                uow.commit()
+            result = "sold"
+        except InsufficientStock:
+            result = "refused"
+        except Exception as exc:  # any other failure is a bug the tests must show
+            result = f"error: {exc!r}"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=buy, args=(b,)) for b in buyer_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return outcomes
+
+
 def test_more_buyers_than_units_race_for_the_last_items(app):
     """Each buyer, in its own thread and session, orders 1 of A and 1 of B: exactly STOCK orders succeed."""
     with app.db.uow() as uow:
@@ -38,29 +67,7 @@ def test_more_buyers_than_units_race_for_the_last_items(app):
             buyers.append(buyer.id)
         uow.commit()
 
-    start = threading.Barrier(BUYERS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def buy(buyer_id: int) -> None:
-        start.wait()
-        try:
-            with app.db.uow() as uow:
-                place_order(uow, app.settings, person(uow, buyer_id), DeliveryChoice("pickup"))
-                uow.commit()
-            result = "sold"
-        except InsufficientStock:
-            result = "refused"
-        except Exception as exc:  # any other failure is a bug this test must show
-            result = f"error: {exc!r}"
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=buy, args=(b,)) for b in buyers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    outcomes = buy_at_once(app, buyers)
 
     assert sorted(outcomes) == ["refused"] * (BUYERS - STOCK) + ["sold"] * STOCK
     with app.db.uow() as uow:
@@ -104,30 +111,8 @@ def test_concurrent_orders_sell_exactly_the_stock_on_postgresql(app):
             people.append(buyer.id)
         uow.commit()
 
-    start = threading.Barrier(buyers)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def buy(buyer_id: int) -> None:
-        start.wait()
-        try:
-            with app.db.uow() as uow:
-                place_order(uow, app.settings, person(uow, buyer_id), DeliveryChoice("pickup"))
-                uow.commit()
-            result = "sold"
-        except InsufficientStock:
-            result = "refused"
-        except Exception as exc:  # any other failure is a bug this test must show
-            result = f"error: {exc!r}"
-        with lock:
-            outcomes.append(result)
-
     with everyone_reads_before_anyone_writes(app.db.engine, buyers):
-        threads = [threading.Thread(target=buy, args=(b,)) for b in people]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        outcomes = buy_at_once(app, people)
 
     with app.db.uow() as uow:
         stock = uow.session.scalar(select(Product.stock).where(Product.id == honey))

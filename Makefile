@@ -79,6 +79,7 @@ lint: install
 
 bench: model
 	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.resolve
 	$(BIN)/python -m bench.dialogue
 	$(BIN)/python -m bench.channels
 

@@ -5,6 +5,8 @@ Entry points (admin CLI, action server, bots, tests) call `build_app()` once; no
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,8 @@ class App:
     settings: Settings
     db: Database
     search: CatalogSearch
+    # Seconds since the epoch: what "now" is for the checkout (slots offered, cut-offs); tests fix it.
+    clock: Callable[[], float] = time.time
 
     def close(self) -> None:
         self.db.dispose()

@@ -32,9 +32,15 @@ def demo_load(ctx: typer.Context) -> None:
     migrate.upgrade(state.app.db)
     with state.unit_of_work() as uow, progress() as bar:
         task = bar.add_task("Demo catalog", total=None)
-        report = load_demo(uow, lambda done, total: bar.update(task, completed=done, total=total))
+        # The terminal chat's people (terminal:admin among them) exist in the demo deployment only.
+        chat_accounts = state.settings.demo
+        report = load_demo(
+            uow, lambda done, total: bar.update(task, completed=done, total=total), chat_accounts=chat_accounts
+        )
         if not report.ok:
             print_import_errors(report)
             raise typer.Exit(1)
         uow.commit()
+    if not chat_accounts:
+        console.print("No terminal chat accounts: they exist in the demo deployment only (SMARTKET_DEMO=1, make demo).")
     console.print(f"Demo catalog: {report.created} products created, {report.updated} updated.")

@@ -46,21 +46,85 @@ def rasa_train(force: Annotated[bool, typer.Option(help="Train even if an identi
 
 
 @rasa_app.command("serve")
-def rasa_serve(ctx: typer.Context) -> None:
-    """Train if needed, then run the Rasa server on 127.0.0.1:5005 with its HTTP API."""
-    from dialogues import runtime
+def rasa_serve(
+    ctx: typer.Context,
+    api: Annotated[
+        bool,
+        typer.Option(
+            "--api",
+            help="Also serve Rasa's HTTP API (/model/parse, conversations, models), behind the token of "
+            "$SMARTKET_RASA_API_TOKEN or <data_dir>/secrets/rasa-api-token.",
+        ),
+    ] = False,
+) -> None:
+    """Train if needed, then run the Rasa server on 127.0.0.1:5005.
 
-    model = _train(force=False)
+    It serves our REST channel (for holders of the channel secret) and its readiness check; with --api,
+    Rasa's HTTP API too, behind its token."""
+    from dialogues import runtime
+    from marketplace.secrets import MissingSecret
+
     settings = admin(ctx).settings
-    command = runtime.rasa_server_command(settings, model)
-    os.execve(command[0], command, runtime.rasa_env() | runtime.rasa_password_env(settings))
+    try:
+        secrets = runtime.DialogueSecrets.load(settings, api=api)
+    except MissingSecret as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    model = _train(force=False)
+    command = runtime.rasa_server_command(settings, model, api=api)
+    os.execve(command[0], command, runtime.rasa_server_env(settings, secrets))
+
+
+@rasa_app.command("secrets")
+def rasa_secrets(
+    ctx: typer.Context,
+    rotate: Annotated[
+        list[str] | None,
+        typer.Option(help="Replace this secret's file with a new value: channel, actions, api or all (repeatable)."),
+    ] = None,
+) -> None:
+    """Create the missing shared secrets, and say where each comes from (never its value).
+
+    The channel secret, the action server's and the Rasa API token are files readable by their owner only in
+    <data_dir>/secrets; a variable set in the environment wins over its file. Restart the servers and the bot
+    after a rotation."""
+    from marketplace import secrets
+
+    names = {"channel": secrets.CHANNEL, "actions": secrets.ACTIONS, "api": secrets.RASA_API}
+    chosen = set(rotate or [])
+    unknown = chosen - {*names, "all"}
+    if unknown:
+        errors.print(f"[red]unknown secret {', '.join(sorted(unknown))}: choose among channel, actions, api, all[/red]")
+        raise typer.Exit(2)
+    data_dir = admin(ctx).settings.data_dir
+    try:
+        for name, secret in names.items():
+            if name in chosen or "all" in chosen:
+                secrets.rotate_secret(secret, data_dir)
+                console.print(f"{secret.what}: new value in {secrets.secret_path(secret, data_dir)}")
+        sources = secrets.ensure_secrets(data_dir)
+    except secrets.MissingSecret as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    for secret, source in sources.items():
+        console.print(f"{secret.what}: {source}")
 
 
 @actions_app.command("serve")
 def actions_serve(ctx: typer.Context, port: Annotated[int, typer.Option()] = 5055) -> None:
-    """Run the custom-action server on 127.0.0.1 (SMARTKET_ACTIONS_HOST to change)."""
-    from dialogues.action_server import serve
-    from marketplace import migrate
+    """Run the custom-action server on 127.0.0.1 (SMARTKET_ACTIONS_HOST to change).
 
-    migrate.upgrade(admin(ctx).app.db)
-    serve(port)
+    It answers Rasa only: the callers holding the action secret ($SMARTKET_ACTION_SECRET or
+    <data_dir>/secrets/action-secret)."""
+    from dialogues.action_server import Guard, serve
+    from marketplace import migrate
+    from marketplace.secrets import MissingSecret
+
+    state = admin(ctx)
+    try:
+        guard = Guard.for_deployment(state.settings)
+    except MissingSecret as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    migrate.upgrade(state.app.db)
+    serve(guard, port)

@@ -7,13 +7,14 @@ payment documents) gets its one home.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from admin.context import admin, console, errors
+from admin.context import AdminContext, admin, console, errors
 
 if TYPE_CHECKING:
     from checkout.models import Order
@@ -23,7 +24,16 @@ if TYPE_CHECKING:
     from payments.qr_bill import QrBillDocument
     from payments.services import PaymentState
 
-app = typer.Typer(help="Payments: bank files, QR-bills, e-Léman, deadlines.", no_args_is_help=True)
+app = typer.Typer(help="Payments: bank files, QR-bills, e-Léman, deadlines, refunds.", no_args_is_help=True)
+
+# Why a credit is to refund (payments.models.RefundReason), as the admin reads it.
+REASONS = {
+    "overpaid": "overpaid: the surplus",
+    "other_currency": "other currency",
+    "cancelled": "order cancelled",
+    "already_paid": "already paid",
+    "unknown_reference": "unknown reference: check",
+}
 
 
 # --- the payment services the admin commands use ----------------------------------------------------------
@@ -50,6 +60,11 @@ def qr_bill(settings: Settings, order: Order, leg: PaymentLeg, lang: str) -> QrB
     return make_qr_bill(settings, order, leg, lang)
 
 
+def money(state: AdminContext, amount: Decimal, currency: str) -> str:
+    """Francs as everywhere in the CLI ("CHF 4.80"), any other currency by its code ("4.80 LEM")."""
+    return state.chf(amount) if currency == "CHF" else f"{amount} {currency}"
+
+
 # --- commands -----------------------------------------------------------------------------------------------
 
 
@@ -62,7 +77,7 @@ def payments_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(exi
     chf = state.chf
     with state.unit_of_work() as uow:
         try:
-            report = import_bank_file(uow, file.read_bytes(), file.name)
+            report = import_bank_file(uow, file.read_bytes(), file.name, state.settings)
         except BankFileError as exc:
             errors.print(f"[red]{file.name}: {exc}. Nothing was imported.[/red]")
             raise typer.Exit(1) from exc
@@ -79,8 +94,8 @@ def payments_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(exi
         table.add_row("[yellow]overpaid[/yellow]", reference, chf(amount), f"{chf(extra)} too much: refund")
     for reference, amount in report.unknown:
         table.add_row("[red]unknown reference[/red]", reference, chf(amount), "no such bill")
-    for reference, amount, currency in report.other_currency:
-        table.add_row("[red]other currency[/red]", reference, f"{amount} {currency}", "")
+    for reference, amount, currency, reason in report.refunds:
+        table.add_row("[red]to refund[/red]", reference, money(state, amount, currency), REASONS.get(reason, reason))
     for reference in report.duplicates:
         table.add_row("duplicate", reference, "", "already counted")
     for entry in report.not_booked:
@@ -146,3 +161,50 @@ def payments_deadlines(ctx: typer.Context) -> None:
         cancelled = cancel_overdue(uow, state.settings)
         uow.commit()
     console.print(f"{len(cancelled)} order(s) cancelled: {', '.join(cancelled)}" if cancelled else "Nothing overdue.")
+
+
+@app.command("refunds")
+def payments_refunds(
+    ctx: typer.Context,
+    show_all: Annotated[bool, typer.Option("--all", help="Also those already refunded.")] = False,
+) -> None:
+    """Money to give back: payments in another currency, for a cancelled or already paid order, with an
+    unknown reference, and the surplus of overpayments. None of it counted for any order."""
+    from payments.refunds import refunds
+
+    state = admin(ctx)
+    with state.unit_of_work() as uow:
+        due = refunds(uow, include_refunded=show_all)
+        table = Table("id", "order", "source", "received", "to refund", "why", "payer", "state", title="Refunds")
+        for credit in due:
+            order = credit.leg.order.number if credit.leg is not None else "-"
+            table.add_row(
+                str(credit.id), order, credit.source, credit.received_at.strftime("%Y-%m-%d"),
+                money(state, credit.refund_amount, credit.currency),
+                REASONS.get(credit.refund_reason, credit.refund_reason),
+                credit.payer or "-", credit.refund_status,
+            )  # fmt: skip
+    if not due:
+        console.print("Nothing to refund.")
+        return
+    console.print(table)
+
+
+@app.command("refunded")
+def payments_refunded(
+    ctx: typer.Context,
+    credit_id: Annotated[int, typer.Argument(help="The id shown by `payments refunds`.")],
+    note: Annotated[str, typer.Option(help="How it was paid back (bank transfer, e-Léman hash...).")] = "",
+) -> None:
+    """Mark a refund as paid back: it leaves the list and the customer is told."""
+    from payments.refunds import NoSuchRefund, mark_refunded
+
+    state = admin(ctx)
+    with state.unit_of_work() as uow:
+        try:
+            credit = mark_refunded(uow, credit_id, note, state.settings)
+        except NoSuchRefund as exc:
+            errors.print(f"[red]No refund #{credit_id} is waiting.[/red]")
+            raise typer.Exit(1) from exc
+        uow.commit()
+        console.print(f"Refund #{credit.id} marked refunded: {credit.refund_amount} {credit.currency}.")

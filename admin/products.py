@@ -77,7 +77,9 @@ def product_update(
     price: Annotated[str | None, typer.Option(help="New price in CHF.")] = None,
     stock: Annotated[str | None, typer.Option(help="New stock.")] = None,
     available: Annotated[bool | None, typer.Option("--available/--unavailable")] = None,
-    photo: Annotated[str | None, typer.Option(help="Photo URL.")] = None,
+    photo: Annotated[
+        str | None, typer.Option(help="An https URL, or a file name in the media folder; '' removes the photo.")
+    ] = None,
 ) -> None:
     """Change a product's price, stock, availability or photo."""
     from dataclasses import replace
@@ -97,7 +99,8 @@ def product_update(
             changes["available"] = available
         if photo is not None:
             changes["photo_url"] = photo
-        upsert_product(uow, replace(draft_of(product), **changes), source=product.source)
+        media_dir = state.settings.media_dir  # a refused photo ends the command with MediaRefused's message
+        upsert_product(uow, replace(draft_of(product), **changes), source=product.source, media_dir=media_dir)
         uow.commit()
     _show(state, ref)
 
@@ -162,9 +165,13 @@ def product_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(exis
     """Import products from CSV (all rows or none; re-import updates in place)."""
     from catalog.csv_io import import_file
 
-    with admin(ctx).unit_of_work() as uow, progress() as bar:
+    state = admin(ctx)
+    with state.unit_of_work() as uow, progress() as bar:
         task = bar.add_task(f"Importing {file.name}", total=None)
-        report = import_file(uow, file, on_progress=lambda done, total: bar.update(task, completed=done, total=total))
+        report = import_file(
+            uow, file, media_dir=state.settings.media_dir,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
         if not report.ok:
             bar.stop()
             print_import_errors(report)

@@ -1,4 +1,5 @@
-"""`vendor`: producers, shops, delivery companies and sectoral marketplaces; link codes; the audit trail."""
+"""`vendor`: producers, shops, delivery companies and sectoral marketplaces; their members and link codes; the
+audit trail."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def _set_status(ctx: typer.Context, slug: str, status: ApprovalStatus) -> None:
 
 @app.command("approve")
 def vendor_approve(ctx: typer.Context, slug: str) -> None:
-    """Approve a pending or suspended vendor: its products become visible."""
+    """Approve a pending or suspended vendor: its products become visible, its members may act for it again."""
     from marketplace.accounts import ApprovalStatus
 
     _set_status(ctx, slug, ApprovalStatus.APPROVED)
@@ -60,7 +61,8 @@ def vendor_approve(ctx: typer.Context, slug: str) -> None:
 
 @app.command("suspend")
 def vendor_suspend(ctx: typer.Context, slug: str) -> None:
-    """Suspend a vendor: its products disappear from search and cannot be ordered."""
+    """Suspend a vendor or delivery company: its products disappear from search and cannot be ordered, its
+    members can no longer act for it (from their next message), and its open link codes are revoked."""
     from marketplace.accounts import ApprovalStatus
 
     _set_status(ctx, slug, ApprovalStatus.SUSPENDED)
@@ -107,6 +109,55 @@ def vendor_invite(
             title=f"Link code for {slug}",
         )
     )
+
+
+@app.command("members")
+def vendor_members(
+    ctx: typer.Context,
+    slug: str,
+    show_ids: Annotated[bool, typer.Option(help="Also show each member's chat ids (personal data).")] = False,
+) -> None:
+    """Who acts for a vendor or delivery company: number (for `remove-member`), name, role, chat platforms."""
+    from marketplace.accounts import get_organisation, members_of
+
+    with admin(ctx).unit_of_work() as uow:
+        org = get_organisation(uow, slug)
+        members = members_of(uow, slug)
+        title = f"Members of {org.name} ({org.status})"
+    columns = ["#", "name", "role", "account", "platforms"] + (["chat ids"] if show_ids else [])
+    table = Table(*columns, title=title)
+    for member in members:
+        cells = [f"#{member.person_id}", member.display_name or "-", member.role, member.status,
+                 ", ".join(member.platforms)]  # fmt: skip
+        table.add_row(*cells, *([", ".join(member.addresses)] if show_ids else []))
+    console.print(table)
+
+
+@app.command("remove-member")
+def vendor_remove_member(
+    ctx: typer.Context,
+    slug: str,
+    person: Annotated[str, typer.Argument(help="Their number from `vendor members` (#12), chat address or name.")],
+) -> None:
+    """Take a person out of a vendor or delivery company; it counts from their next message."""
+    from marketplace.accounts import remove_member
+
+    with admin(ctx).unit_of_work() as uow:
+        removed = remove_member(uow, slug, person)
+        uow.commit()
+    console.print(f"#{removed.person_id} {removed.display_name or ''}".rstrip() + f" no longer acts for {slug}.")
+
+
+@app.command("revoke-codes")
+def vendor_revoke_codes(ctx: typer.Context, slug: str) -> None:
+    """Revoke every link code of a vendor or delivery company not used yet."""
+    from marketplace.accounts import get_organisation
+    from marketplace.linking import revoke_link_codes
+
+    with admin(ctx).unit_of_work() as uow:
+        count = revoke_link_codes(uow, get_organisation(uow, slug))
+        uow.commit()
+    console.print(f"{count} open link code{'' if count == 1 else 's'} of {slug} revoked.")
 
 
 @app.command("audit")

@@ -34,9 +34,9 @@ import typer
 from bench.common import demo_marketplace, measure
 from bootstrap import App
 from bot.__main__ import build_process
-from bot.rasa_client import RasaClient
 from catalog.services import CatalogSearch
 from dialogues.runtime import Servers, on_screen, train
+from marketplace.secrets import ensure_secrets
 from tests.support.telegram_api import FakeTelegramAPI
 
 MESSAGES = ["je cherche du miel", "any cheese?", "ich suche brot", "mon panier", "du fromage d'alpage", "merci"]
@@ -57,11 +57,12 @@ def main(
     train(show=on_screen)
     with tempfile.TemporaryDirectory() as tmp:
         settings, db = demo_marketplace(tmp)
+        ensure_secrets(Path(tmp))  # as `admin_cli.py rasa secrets` makes them
         with (
             Servers(settings, rasa_port=5205, actions_port=5255, log_dir=Path(tmp) / "logs") as servers,
             FakeTelegramAPI(flood_limits=False) as fake,
         ):
-            rasa = RasaClient(servers.rasa_url, timeout=300)
+            rasa = servers.client(timeout=300)
             env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "LEMAN_WEBHOOK_PORT": "5290"}
             app = App(settings, db, CatalogSearch(settings.default_language))
             process = build_process(app, env, rasa_url=servers.rasa_url)

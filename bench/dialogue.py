@@ -30,7 +30,8 @@ import typer
 
 from bench.common import demo_marketplace, measure
 from bot.rasa_client import RasaClient
-from dialogues.runtime import DIALOGUES, Servers, model_path, on_screen, rasa_env, rasa_server_command, train
+from dialogues.runtime import DIALOGUES, Servers, model_path, on_screen, rasa_server_command, rasa_server_env, train
+from marketplace.secrets import ensure_secrets
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 
 # The same searches typed, and as pressed buttons (their payloads).
@@ -68,19 +69,22 @@ def main(
     train(show=on_screen)
     with tempfile.TemporaryDirectory() as tmp:
         settings, db = demo_marketplace(tmp)
+        ensure_secrets(Path(tmp))  # as `admin_cli.py rasa secrets` makes them
         url = settings.database_url
         stub = ThreadingHTTPServer(("127.0.0.1", 0), StubActions)
         threading.Thread(target=stub.serve_forever, daemon=True).start()
         bare_settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": f"{tmp}/bare"})
         command = rasa_server_command(bare_settings, model_path(), 5106, actions_port=stub.server_address[1])
         with (
-            Servers(settings, rasa_port=5105, actions_port=5155, log_dir=Path(tmp) / "logs") as ours,
+            # The API on (behind its token) for the bare /model/parse baseline.
+            Servers(settings, rasa_port=5105, actions_port=5155, log_dir=Path(tmp) / "logs", api=True) as ours,
             open(Path(tmp) / "bare-rasa.log", "wb") as bare_log,
         ):
-            bare = subprocess.Popen(command, env=rasa_env(), cwd=DIALOGUES, stdout=bare_log, stderr=subprocess.STDOUT)
+            env = rasa_server_env(bare_settings, ours.secrets)
+            bare = subprocess.Popen(command, env=env, cwd=DIALOGUES, stdout=bare_log, stderr=subprocess.STDOUT)
             client, bare_client = (
-                RasaClient(ours.rasa_url, timeout=120),
-                RasaClient("http://127.0.0.1:5106", timeout=120),
+                ours.client(timeout=120),
+                RasaClient("http://127.0.0.1:5106", timeout=120, secret=ours.secrets.channel),
             )
             while not bare_client.ready():
                 time.sleep(1)

@@ -18,6 +18,9 @@ MATRIX_DEVICE_ID      keep it stable across restarts (default SMARTKETPLACE)
 MATRIX_ROOMS          comma-separated room ids the bot may join besides
                       direct chats
 RASA_URL              default http://127.0.0.1:5005
+SMARTKET_CHANNEL_SECRET  the secret Rasa's REST channel asks of every
+                      message; default: <data_dir>/secrets/channel-secret
+                      (`admin_cli.py rasa secrets` creates it)
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from bot.payment_jobs import LemanWebhook, PaymentJobs
 from bot.rasa_client import DEFAULT_URL, AsyncRasaClient
 from bot.router import Router
 from marketplace import migrate
+from marketplace.secrets import CHANNEL, MissingSecret, load_secret
 
 log = logging.getLogger("bot")
 
@@ -117,8 +121,15 @@ class BotProcess:
 
 
 def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = None) -> BotProcess:
-    rasa = AsyncRasaClient(rasa_url or env.get("RASA_URL", DEFAULT_URL))
+    """Every channel `env` configures, sharing one Rasa client that holds the channel secret (from `env`,
+    else the deployment's secret file; MissingSecret when there is none)."""
+    secret = load_secret(CHANNEL, app.settings.data_dir, env, create=app.settings.demo)
+    rasa = AsyncRasaClient(rasa_url or env.get("RASA_URL", DEFAULT_URL), secret=secret)
     commands = Commands(app)
+    from marketplace.media import MediaPolicy
+    from payments.documents import payment_folder
+
+    media = MediaPolicy(app.settings.media_dir, payment_folder(app.settings))  # the only local files sent
     process = BotProcess(app, rasa)
     if env.get("TELEGRAM_BOT_TOKEN"):
         from bot.telegram_bot import TelegramChannel
@@ -135,6 +146,7 @@ def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = No
                 webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
                 webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
                 languages=app.settings.languages,
+                media=media,
             )
         )
     if env.get("MATRIX_HOMESERVER") and env.get("MATRIX_USER_ID"):
@@ -151,6 +163,7 @@ def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = No
                 device_id=env.get("MATRIX_DEVICE_ID", "SMARTKETPLACE"),
                 allowed_rooms=tuple(r.strip() for r in env.get("MATRIX_ROOMS", "").split(",") if r.strip()),
                 default_language=app.settings.default_language,
+                media=media,
             )
         )
     payments = app.settings.payments
@@ -164,9 +177,16 @@ def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = No
 
 async def serve(env: Mapping[str, str], with_servers: bool = False) -> int:
     app = build_app()
-    process = build_process(app, env)
+    try:
+        process = build_process(app, env)
+    except MissingSecret as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        app.close()
+        return 1
     if not process.channels:
         print(HELP, file=sys.stderr)
+        await process.rasa.close()
+        app.close()
         return 2
     migrate.upgrade(app.db)
     servers = None
@@ -175,6 +195,11 @@ async def serve(env: Mapping[str, str], with_servers: bool = False) -> int:
             from dialogues.runtime import Servers
 
             servers = Servers(app.settings)
+            try:
+                servers.secrets  # noqa: B018 - a missing secret stops here, saying what to do
+            except MissingSecret as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
             log.info("starting Rasa and the action server (loading the model takes about a minute)")
             servers.start()
             await asyncio.to_thread(servers.wait_ready)

@@ -2,7 +2,8 @@
 
 These do not go through Rasa: they are exact instructions from people at work, answered at once by the
 core (`work/vendors.py`, `work/couriers.py`, `checkout/runs.py`), which checks who is asking: a vendor
-only ever sees and changes its own products and orders, a courier only its company's runs. This module
+only ever sees and changes its own products and orders, a courier only its company's runs, and nobody acts
+for a suspended organisation (the refusal names it and says whom to contact). This module
 only parses the command and renders the answer from `locales/` in the person's language.
 
 Synchronous (database work): the asyncio bots call `handle` in a worker thread.
@@ -23,7 +24,7 @@ from bot.rasa_client import BotMessage, Button
 from catalog.services import ProductView, parse_decimal
 from catalog.text import fold
 from checkout.runs import courier_company, mark_picked_up, run_for
-from marketplace.accounts import Person, Role, person_for_chat, remember_reply_to
+from marketplace.accounts import Person, Role, person_for_chat, remember_reply_to, roles_of
 from marketplace.db import UnitOfWork
 from marketplace.errors import MarketplaceError
 from marketplace.i18n import (
@@ -110,12 +111,13 @@ class Commands:
         zone = ZoneInfo(app.settings.timezone)
         self._today = today or (lambda: datetime.now(zone).date())
 
-    def menu_for(self, address: str) -> tuple[str, tuple[str, ...]]:
-        """The person's language and the work commands their memberships give them (none for consumers)."""
+    def menu_for(self, address: str, language: str | None = None) -> tuple[str, tuple[str, ...]]:
+        """The person's language and the work commands their memberships give them now (none for consumers,
+        nor while they or their organisation are suspended)."""
         with self.app.db.uow() as uow:
-            person = person_for_chat(uow, address)
-            roles = {m.role for m in person.memberships}
-            lang = resolve_language(self.app.settings.languages, chosen=person.language)
+            person = person_for_chat(uow, address, language)  # `language`: the platform's, for a newcomer
+            roles = roles_of(person)
+            lang = resolve_language(self.app.settings.languages, chosen=person.language, platform=language)
             uow.commit()
         commands: tuple[str, ...] = ()
         if Role.VENDOR_MEMBER in roles:
@@ -125,6 +127,8 @@ class Commands:
         return lang, commands
 
     def is_vendor(self, address: str) -> bool:
+        """Whether `/orders` means the vendor's orders: for any vendor member, so that a suspended vendor's member
+        is told why they cannot see them rather than shown their own purchases."""
         with self.app.db.uow() as uow:
             person = person_for_chat(uow, address)
             uow.commit()

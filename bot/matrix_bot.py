@@ -47,6 +47,7 @@ from catalog.text import fold
 from marketplace.accounts import person_for_chat, remember_reply_to
 from marketplace.db import Database
 from marketplace.i18n import translate
+from marketplace.media import MediaPolicy, MediaRefused, fetch_public
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ SYNC_TIMEOUT_MS = 30_000
 # A numbered list stops answering numbers after this long: by then "2" is more likely a quantity than a choice.
 CHOICES_TTL = 3600.0
 MAX_CHOICE_ROOMS = 10_000  # rooms whose last list is remembered (the least recently offered are forgotten)
+# Characters of one message body: Synapse refuses events over 64 KiB, and a character takes up to 6 bytes of JSON.
+MAX_BODY = 8_000
 
 
 def _words(text: str) -> str:
@@ -64,6 +67,18 @@ def _words(text: str) -> str:
 def txn_id(*parts: str) -> str:
     """A transaction id Synapse deduplicates on: the same message sent twice is stored once."""
     return "smk" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+def body_chunks(body: str, limit: int = MAX_BODY) -> list[str]:
+    """A message body in pieces Synapse accepts, cut between lines where possible; blank pieces are left out."""
+    chunks, current = [], ""
+    for line in body.splitlines(keepends=True):
+        while len(line) > limit:
+            chunks, current, line = [*chunks, current, line[:limit]], "", line[limit:]
+        if len(current) + len(line) > limit:
+            chunks, current = [*chunks, current], ""
+        current += line
+    return [chunk for chunk in (*chunks, current) if chunk.strip()]
 
 
 class NumberedChoices:
@@ -101,7 +116,7 @@ class NumberedChoices:
             self.forget(room_id)
             return None
         answer = text.strip().rstrip(".)")
-        if answer.isdigit() and 1 <= int(answer) <= len(buttons):
+        if answer in [str(number) for number in range(1, len(buttons) + 1)]:  # not int(): "²", 5000 digits
             return buttons[int(answer) - 1].payload
         # All of a button's words ("livraison a domicile" for "🚲 Livraison à domicile"); a part of them
         # ("miel") stays a sentence for Rasa, since people also just type what they look for.
@@ -126,8 +141,10 @@ class MatrixChannel:
         allowed_rooms: tuple[str, ...] = (),
         default_language: str = "fr",
         clock: Callable[[], float] = time.monotonic,
+        media: MediaPolicy | None = None,
     ) -> None:
         self.router = router
+        self.media = media or MediaPolicy()  # which photos and files may be sent: https URLs only by default
         self.db = db
         self.password = password
         self.allowed_rooms = set(allowed_rooms)
@@ -293,9 +310,9 @@ class MatrixChannel:
             if reply.document:
                 await self._send_file(room_id, reply.document, key + "d", "m.file")
             offered = reply.buttons or offered
-            body = self.render(reply)
-            if body:
-                await self._send_content(room_id, {"msgtype": "m.text", "body": body}, key)
+            for part, body in enumerate(body_chunks(self.render(reply))):
+                tx = key + (f"p{part}" if part else "")  # the first part keeps the key it always had
+                await self._send_content(room_id, {"msgtype": "m.text", "body": body}, tx)
         self.choices.offer(room_id, offered)
 
     async def _send_content(self, room_id: str, content: dict[str, Any], tx: str) -> str:
@@ -311,18 +328,26 @@ class MatrixChannel:
         raise TemporarySendError(str(response))
 
     async def _send_file(self, room_id: str, source: str, tx: str, msgtype: str) -> None:
-        """Upload a URL's or a local file's bytes and post them as `msgtype` (`m.image`, `m.file`)."""
+        """Upload the bytes of an https URL on a public host (fetched with `fetch_public`: every address and
+        redirect checked, size and time bounded, an image for `m.image`) or of a file in the media or payments
+        folder, and post them as `msgtype` (`m.image`, `m.file`). Anything else is not sent, with a warning
+        that names neither the person nor the reference; the text of the reply goes out all the same."""
+        image = msgtype == "m.image"
+        mime = ""
         try:
-            if source.startswith(("http://", "https://")):
-                async with aiohttp.ClientSession() as http, http.get(source) as fetched:
-                    data = await fetched.read()
+            if self.media.remote_url(source) is not None:
+                fetched = await fetch_public(source, self.media, image=image)
+                data, mime = fetched.data, fetched.content_type
             else:
-                data = await asyncio.to_thread(Path(source).read_bytes)
-        except (aiohttp.ClientError, OSError) as exc:
-            log.warning("%s not sent: %s", msgtype, exc)
+                data = await asyncio.to_thread(self.media.read_local, source)
+        except MediaRefused as refused:
+            log.warning("%s not sent: %s", msgtype, refused.reason)
             return
-        name = Path(source.split("?", 1)[0]).name or ("image.png" if msgtype == "m.image" else "file")
-        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("%s not sent: %s", msgtype, type(exc).__name__)
+            return
+        name = Path(source.split("?", 1)[0]).name or ("image.png" if image else "file")
+        mime = mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
         uploaded, _ = await self.client.upload(lambda *_: data, content_type=mime, filename=name, filesize=len(data))
         if not isinstance(uploaded, UploadResponse):
             log.warning("%s upload failed: %s", msgtype, uploaded)

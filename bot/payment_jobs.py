@@ -1,8 +1,11 @@
-"""Payment work the bot process does besides chatting: the e-Léman webhook endpoint, a polling fallback
-for late webhooks, and the payment-deadline job.
+"""Payment work the bot process does besides chatting: the e-Léman webhook endpoint, the jobs that look
+e-Léman transactions up on the node (hints not settled yet, and the wallet's latest transactions in case a
+webhook was lost), and the payment-deadline job.
 
 The webhook endpoint listens on LEMAN_WEBHOOK_LISTEN (default 127.0.0.1) : LEMAN_WEBHOOK_PORT, path
-/leman/webhook; put it behind the public HTTPS proxy the node posts to.
+/leman/webhook; put it behind the public HTTPS proxy the node posts to. A webhook is only a hint: its hash
+is stored, then looked up on the node (`payments.leman`); when the node cannot be reached the answer is
+202 and the payment jobs look it up again later.
 """
 
 from __future__ import annotations
@@ -10,35 +13,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from decimal import Decimal
-from typing import Any
 
-import httpx
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bootstrap import App
+from payments.comchain import ComChainNode
 from payments.deadlines import cancel_overdue
 from payments.leman import (
-    COMPLETED,
     LemanEvent,
+    LemanOutcome,
     WebhookRejected,
-    apply_event,
+    check_due,
     load_public_key,
+    node_for,
+    poll_node,
+    receive_webhook,
     verify_webhook,
 )
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/leman/webhook"
+STATUS = {"refused": 422, "queued": 202}
 
 
 class LemanWebhook:
     name = "leman-webhook"
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 8089) -> None:
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 8089, node: ComChainNode | None = None) -> None:
         self.app, self.host, self.port = app, host, port
         self._runner: web.AppRunner | None = None
         self._key: rsa.RSAPublicKey | None = None
+        self._node = node
+        self._own_node = node is None
 
     def _public_key(self) -> rsa.RSAPublicKey:
         if self._key is None:
@@ -49,22 +56,26 @@ class LemanWebhook:
             self._key = load_public_key(path.read_bytes())
         return self._key
 
-    def _apply(self, event: LemanEvent) -> str:
-        with self.app.db.uow() as uow:
-            outcome = apply_event(uow, self.app.settings, event)
-            uow.commit()
-            return outcome.outcome
+    def _node_client(self) -> ComChainNode | None:
+        if self._node is None:
+            self._node = node_for(self.app.settings)
+        return self._node
+
+    def _receive(self, event: LemanEvent) -> LemanOutcome:
+        return receive_webhook(self.app.db, self.app.settings, self._node_client(), event)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
             event = verify_webhook(body, request.headers, self._public_key())
-            outcome = await asyncio.to_thread(self._apply, event)
         except WebhookRejected as rejected:
             log.warning("e-Léman webhook rejected: %s", rejected)
             return web.json_response({"ok": False, "error": str(rejected)}, status=rejected.status)
-        log.info("e-Léman webhook: %s", outcome)
-        return web.json_response({"ok": True, "outcome": outcome})
+        result = await asyncio.to_thread(self._receive, event)
+        log.info("e-Léman webhook for %s: %s", event.tx_hash, result.outcome)
+        if result.outcome == "refused":
+            return web.json_response({"ok": False, "error": result.reason}, status=STATUS["refused"])
+        return web.json_response({"ok": True, "outcome": result.outcome}, status=STATUS.get(result.outcome, 200))
 
     async def start(self) -> None:
         webapp = web.Application(client_max_size=64 * 1024)
@@ -77,65 +88,42 @@ class LemanWebhook:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-
-
-def event_from_node(entry: dict[str, Any]) -> LemanEvent | None:
-    """A transaction from the node's list, in the webhook's resource shape plus `id` and `status`
-    (the shape our fake node serves; to be checked against a live node before relying on polling)."""
-    amount = entry.get("amount") or {}
-    cents = amount.get("recieved", amount.get("received", amount.get("sent")))
-    if not entry.get("id") or cents is None:
-        return None
-    return LemanEvent(
-        tx_hash=str(entry["id"]),
-        completed=str(entry.get("status", "")).upper() in ("COMPLETED", COMPLETED),
-        store_id=str(entry.get("store_id", "")),
-        reference=str(entry.get("reference", "")),
-        sender=str(entry.get("addr_from", "")).lower(),
-        recipient=str(entry.get("addr_to", "")).lower(),
-        amount=(Decimal(str(cents)) / 100).quantize(Decimal("0.01")),
-        currency=str(entry.get("currency", "")),
-    )
+        if self._own_node and self._node is not None:
+            self._node.close()
 
 
 class PaymentJobs:
-    """Every `interval` seconds: ask the node for the shop wallet's recent transactions (in case a webhook
-    was lost), and cancel orders unpaid past the deadline."""
+    """Every `interval` seconds: ask the node for the shop wallet's latest transactions and look up every
+    e-Léman hint that is due (new, pending on the node, or the node away last time), then cancel orders
+    unpaid past the deadline."""
 
     name = "payment-jobs"
 
-    def __init__(self, app: App, interval: float = 300.0, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, app: App, interval: float = 300.0, node: ComChainNode | None = None) -> None:
         self.app, self.interval = app, interval
-        self.http = http or httpx.AsyncClient(timeout=20)
+        self._node = node
+        self._own_node = node is None
         self._stopping = asyncio.Event()
 
-    async def poll_node(self) -> list[str]:
-        payments = self.app.settings.payments
-        leman = payments.leman if payments else None
-        if leman is None or not leman.node_url:
-            return []
-        try:
-            response = await self.http.get(f"{leman.node_url.rstrip('/')}/transactions", params={"addr": leman.wallet})
-            entries = response.json() if response.status_code == 200 else []
-        except (httpx.HTTPError, ValueError) as exc:
-            log.warning("e-Léman node not reachable for polling: %s", exc)
-            return []
-        outcomes = []
-        for entry in entries if isinstance(entries, list) else []:
-            event = event_from_node(entry) if isinstance(entry, dict) else None
-            if event is None:
-                continue
-            try:
-                outcomes.append(await asyncio.to_thread(self._apply, event))
-            except WebhookRejected:
-                continue  # another shop's payment, an unknown reference: not ours to count
-        return outcomes
+    def _node_client(self) -> ComChainNode | None:
+        if self._node is None:
+            self._node = node_for(self.app.settings)
+        return self._node
 
-    def _apply(self, event: LemanEvent) -> str:
-        with self.app.db.uow() as uow:
-            outcome = apply_event(uow, self.app.settings, event).outcome
-            uow.commit()
-            return outcome
+    def _leman(self) -> list[LemanOutcome]:
+        payments = self.app.settings.payments
+        if payments is None or payments.leman is None:
+            return []
+        return poll_node(self.app.db, self.app.settings, self._node_client())
+
+    async def poll_node(self) -> list[str]:
+        """Look up what the node has for us; the outcomes, e.g. ["paid", "queued"]."""
+        return [result.outcome for result in await asyncio.to_thread(self._leman)]
+
+    async def check_due(self) -> list[str]:
+        """Look up only the hints that are due (no listing of the wallet)."""
+        outcomes = await asyncio.to_thread(check_due, self.app.db, self.app.settings, self._node_client())
+        return [result.outcome for result in outcomes]
 
     def _deadlines(self) -> list[str]:
         with self.app.db.uow() as uow:
@@ -153,10 +141,12 @@ class PaymentJobs:
         while not self._stopping.is_set():
             try:
                 await self.run_once()
-            except Exception:  # the database or the node away for a moment: try again next time
+            except Exception:  # the database away for a moment: try again next time
                 log.exception("payment jobs failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.interval)
+        if self._own_node and self._node is not None:
+            self._node.close()
 
     def stop(self) -> None:
         self._stopping.set()

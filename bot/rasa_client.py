@@ -1,9 +1,15 @@
-"""A small client of Rasa's REST channel, shared by every chat adapter (terminal, Telegram, Matrix)."""
+"""A small client of Rasa's REST channel, shared by every chat adapter (terminal, Telegram, Matrix).
+
+Every message carries the channel secret (Rasa refuses messages without it); readiness is asked of our
+channel's `/webhooks/rest/status`, which says only whether a model is loaded. `parse` and `tracker` use
+Rasa's HTTP API, served only when an admin turns it on, and then only with its token.
+"""
 
 from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +17,9 @@ from typing import Any
 import httpx
 
 DEFAULT_URL = "http://127.0.0.1:5005"
+WEBHOOK = "/webhooks/rest/webhook"
+STATUS = "/webhooks/rest/status"
+SECRET_HEADER = "X-Smartket-Channel-Secret"  # checked by dialogues/rasa_plugins/rasa_channels.py
 
 
 @dataclass(frozen=True)
@@ -29,44 +38,70 @@ class BotMessage:
 
 @dataclass
 class RasaClient:
+    """Blocking client, for the tests, the benchmarks and local scripts."""
+
     url: str = DEFAULT_URL
     timeout: float = 30.0
-    _headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    secret: str = field(default="", repr=False)  # the channel secret (marketplace/secrets.py)
+    api_token: str = field(default="", repr=False)  # Rasa's HTTP API token, when the API is on
 
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
+    def _request(self, path: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            f"{self.url}{path}", data=json.dumps(body).encode(), headers=self._headers, method="POST"
-        )
+            f"{self.url}{path}", data=data, headers={"Content-Type": "application/json", **(headers or {})},
+            method="GET" if body is None else "POST",
+        )  # fmt: skip
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             return json.loads(response.read() or b"null")
 
+    def _api(self, path: str) -> str:
+        return f"{path}?{urllib.parse.urlencode({'token': self.api_token})}"
+
     def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
         """One user turn through the REST channel; returns what the assistant answered."""
-        answer = self._post("/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata or {}})
-        return to_messages(answer)
+        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        return to_messages(self._request(WEBHOOK, body, {SECRET_HEADER: self.secret}))
 
     def parse(self, text: str) -> dict[str, Any]:
-        return self._post("/model/parse", {"text": text})
+        """NLU only (Rasa's HTTP API: needs the API on and its token)."""
+        return self._request(self._api("/model/parse"), {"text": text})
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        """A conversation as Rasa keeps it (Rasa's HTTP API: needs the API on and its token)."""
+        path = urllib.parse.quote(sender, safe=":@")  # Rasa takes the id as written ("%3A" would be another one)
+        return self._request(self._api(f"/conversations/{path}/tracker"))
 
     def ready(self) -> bool:
         """True once the server answers and has a model loaded."""
         try:
-            with urllib.request.urlopen(f"{self.url}/status", timeout=2) as response:
-                return bool(json.loads(response.read()).get("model_file"))
+            with urllib.request.urlopen(f"{self.url}{STATUS}", timeout=2) as response:
+                return bool(json.loads(response.read()).get("ready"))
         except (urllib.error.URLError, OSError, ValueError):
             return False
 
 
 def to_messages(answer: Any) -> list[BotMessage]:
-    """Rasa's REST channel answer (a list of {text, buttons, image}) as our messages."""
+    """Rasa's REST channel answer (a list of {text, buttons, image}) as our messages. Anything not shaped so (a
+    custom payload, a broken plugin) is left out, so that one odd field never costs the person the whole answer."""
+
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    def custom(item: dict[str, Any]) -> dict[str, Any]:
+        return item["custom"] if isinstance(item.get("custom"), dict) else {}
+
+    def buttons(item: dict[str, Any]) -> tuple[Button, ...]:
+        listed = item.get("buttons") if isinstance(item.get("buttons"), list) else []
+        return tuple(Button(text(b.get("title")), text(b.get("payload"))) for b in listed if isinstance(b, dict))
+
     return [
         BotMessage(
-            text=item.get("text") or (item.get("custom") or {}).get("caption") or "",
-            buttons=tuple(Button(b["title"], b["payload"]) for b in item.get("buttons") or []),
-            image=item.get("image") or "",
-            document=str((item.get("custom") or {}).get("document") or ""),
+            text=text(item.get("text")) or text(custom(item).get("caption")),
+            buttons=buttons(item),
+            image=text(item.get("image")),
+            document=text(custom(item).get("document")),
         )
-        for item in answer or []
+        for item in (answer if isinstance(answer, list) else [])
         if isinstance(item, dict)
     ]
 
@@ -78,15 +113,17 @@ class RasaUnavailable(Exception):
 class AsyncRasaClient:
     """The same REST channel client for the asyncio bots, with one pooled HTTP connection set."""
 
-    def __init__(self, url: str = DEFAULT_URL, timeout: float = 30.0, max_connections: int = 100) -> None:
+    def __init__(
+        self, url: str = DEFAULT_URL, timeout: float = 30.0, max_connections: int = 100, *, secret: str = ""
+    ) -> None:
         self.url = url.rstrip("/")
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._http = httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._http = httpx.AsyncClient(timeout=timeout, limits=limits, headers={SECRET_HEADER: secret})
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[BotMessage]:
         body = {"sender": sender, "message": text, "metadata": metadata or {}}
         try:
-            response = await self._http.post(f"{self.url}/webhooks/rest/webhook", json=body)
+            response = await self._http.post(f"{self.url}{WEBHOOK}", json=body)
         except httpx.HTTPError as exc:
             raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
         if response.status_code != 200:
@@ -98,8 +135,8 @@ class AsyncRasaClient:
 
     async def ready(self) -> bool:
         try:
-            response = await self._http.get(f"{self.url}/status", timeout=2)
-            return response.status_code == 200 and bool(response.json().get("model_file"))
+            response = await self._http.get(f"{self.url}{STATUS}", timeout=2)
+            return response.status_code == 200 and bool(response.json().get("ready"))
         except (httpx.HTTPError, ValueError):
             return False
 

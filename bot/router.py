@@ -2,13 +2,20 @@
 
 Shared by every chat adapter (Telegram, Matrix, the terminal chat), which only translate their platform's
 events into `Incoming` and render the `BotMessage`s that come back.
+
+Everything a person sends is untrusted: characters that only break storage or display are dropped, an
+over-long message is refused with a sentence, and typed text that starts with "/" is one of our commands
+or an unknown one, never a Rasa payload (`/intent{...}` carries entities past the NLU: only our buttons
+send those).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import re
 
 from bot.commands import DIRECT, Commands, Incoming, command_of
 from bot.rasa_client import AsyncRasaClient, BotMessage, RasaUnavailable
@@ -33,6 +40,44 @@ TO_INTENT = {
 }
 MENU = ("start", "help", "basket", "orders", "language")  # shown in the platform's command menu
 
+MAX_TEXT = 4096  # characters: Telegram's own limit for a message, a long page of text
+SHOWN_COMMAND = 32  # characters of an unknown command repeated in the answer
+# Characters nobody types on purpose, which break storage (NUL in PostgreSQL, lone surrogates in UTF-8) or
+# display (terminal escapes, bidi overrides that turn the rest of a reply around): C0 and C1 controls except
+# tab and newline, bidi embeddings, overrides and isolates, surrogates.
+UNTYPABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# A button payload as our actions write them: `/intent` or `/intent{"entity": "value", ...}`.
+PAYLOAD = re.compile(r"/[a-z_]+(\{.*\})?", re.DOTALL)
+
+
+def clean(text: str) -> str:
+    """The text without the characters of UNTYPABLE."""
+    return UNTYPABLE.sub("", text)
+
+
+def is_payload(text: str) -> bool:
+    """A well-formed Rasa payload: an intent name, and entities as one JSON object whose values are plain values
+    or lists of them (a shopping list's products ride along in one button)."""
+    match = PAYLOAD.fullmatch(text)
+    if match is None:
+        return False
+    if match[1] is None:
+        return True
+    try:
+        entities = json.loads(match[1])
+    except ValueError:
+        return False
+    plain = str | int | float
+    return isinstance(entities, dict) and all(
+        isinstance(v, plain) or (isinstance(v, list) and all(isinstance(item, plain) for item in v))
+        for v in entities.values()
+    )
+
+
+def cleaned(incoming: Incoming) -> Incoming:
+    """The message with its text and the person's display name (which Matrix lets anyone set) cleaned."""
+    return dataclasses.replace(incoming, text=clean(incoming.text), display_name=clean(incoming.display_name)[:64])
+
 
 class Router:
     def __init__(self, rasa: AsyncRasaClient, commands: Commands, channel: str) -> None:
@@ -42,9 +87,15 @@ class Router:
 
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
         """A message typed by a person."""
+        incoming = cleaned(incoming)
+        if len(incoming.text) > MAX_TEXT:
+            return await self._too_long(incoming)
         parsed = command_of(incoming.text)
         if parsed is None:
-            return await self._rasa(incoming, incoming.text)
+            if incoming.text.strip().startswith("/"):  # "/ intent{...}", "/_x", "/": not a command we know
+                return await self._unknown(incoming, incoming.text.split()[0])
+            # A message of invisible characters only says "hello?": it gets the help.
+            return await self._rasa(incoming, incoming.text if incoming.text.strip() else TO_INTENT["help"])
         name, args = parsed
         if name in DIRECT or (name == "orders" and await asyncio.to_thread(self.commands.is_vendor, incoming.address)):
             return await asyncio.to_thread(self.commands.handle, incoming)
@@ -54,23 +105,48 @@ class Router:
             return await self._rasa(incoming, "/change_language" + json.dumps({"language": args[0].lower()[:2]}))
         if name in TO_INTENT:
             return await self._rasa(incoming, TO_INTENT[name])
-        return [BotMessage(translate("bot.unknown_command", incoming.language, command=f"/{name}"))]
+        return await self._unknown(incoming, f"/{name}")
 
     async def press(self, incoming: Incoming) -> list[BotMessage]:
         """A button pressed: one of our commands, or a Rasa payload (`/intent{...}`) sent as the turn's text
-        with the same metadata as typed text, so the form, language and identity see a normal message."""
+        with the same metadata as typed text, so the form, language and identity see a normal message.
+        Button data can be forged (a modified Telegram client sends any callback data): anything else that
+        starts with "/" is answered as an unknown command, and other text goes to Rasa as if typed."""
+        incoming = cleaned(incoming)
+        if len(incoming.text) > MAX_TEXT:
+            return await self._too_long(incoming)
         parsed = command_of(incoming.text)
         if parsed is not None and parsed[0] in DIRECT:
             return await asyncio.to_thread(self.commands.handle, incoming)
+        if incoming.text.strip().startswith("/") and not is_payload(incoming.text.strip()):
+            return await self._unknown(incoming, incoming.text.split()[0])
         return await self._rasa(incoming, incoming.text)
 
     async def _start(self, incoming: Incoming, args: list[str]) -> list[BotMessage]:
-        welcome = BotMessage(translate("bot.privacy", incoming.language))
+        welcome = BotMessage(translate("bot.privacy", await self.language(incoming)))
         deep_link = args[0] if args else ""
-        if deep_link.startswith("p_") and deep_link[2:].isdigit():
+        if deep_link.startswith("p_") and deep_link[2:].isascii() and deep_link[2:].isdigit():
             payload = "/product_details" + json.dumps({"product": f"#{deep_link[2:]}"})
             return [welcome, *await self._rasa(incoming, payload)]
         return [welcome, *await self._rasa(incoming, "/greet")]
+
+    async def language(self, incoming: Incoming) -> str:
+        """The language the person's conversation settled on (the platform's for a newcomer)."""
+        lang, _ = await asyncio.to_thread(self.commands.menu_for, incoming.address, incoming.language)
+        return lang
+
+    async def _unknown(self, incoming: Incoming, command: str) -> list[BotMessage]:
+        """An unknown command: the commands this person can use, work commands first, in their language."""
+        lang, work = await asyncio.to_thread(self.commands.menu_for, incoming.address, incoming.language)
+        shown = (command.split() or ["/"])[0][:SHOWN_COMMAND]  # its first word, on one line
+        lines = [translate("bot.unknown_command", lang, command=shown)]
+        lines += [f"/{c} — {translate(f'bot.menu.work.{c}', lang)}" for c in work]
+        lines += [f"/{c} — {translate(f'bot.menu.{c}', lang)}" for c in MENU if c not in work]
+        lines.append(translate("bot.unknown_command.hint", lang))
+        return [BotMessage("\n".join(lines))]
+
+    async def _too_long(self, incoming: Incoming) -> list[BotMessage]:
+        return [BotMessage(translate("bot.too_long", await self.language(incoming), limit=MAX_TEXT))]
 
     async def _rasa(self, incoming: Incoming, text: str) -> list[BotMessage]:
         metadata = {"channel": self.channel, "language": incoming.language, "display_name": incoming.display_name}
@@ -78,4 +154,4 @@ class Router:
             return await self.rasa.send(incoming.address, text, metadata)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for a %s message: %s", self.channel, exc)
-            return [BotMessage(translate("bot.unavailable", incoming.language))]
+            return [BotMessage(translate("bot.unavailable", await self.language(incoming)))]

@@ -37,6 +37,7 @@ from bot.dispatcher import PermanentSendError, TemporarySendError
 from bot.rasa_client import BotMessage, Button
 from bot.router import MENU, Router
 from marketplace.i18n import resolve_language, translate
+from marketplace.media import MediaPolicy, MediaRefused
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ class ChatRateLimiter(AIORateLimiter):
                 log.info("Telegram flood limit: waiting %.1f s", seconds)
                 await asyncio.sleep(seconds + 0.1)
             except NetworkError as exc:
-                if isinstance(exc, TimedOut) or endpoint == "getUpdates" or attempt == self.retries:
+                # BadRequest is a NetworkError in PTB, but sending the same request again only fails again.
+                if isinstance(exc, TimedOut | BadRequest) or endpoint == "getUpdates" or attempt == self.retries:
                     raise
                 log.warning("Telegram %s failed (%s): retry %d of %d", endpoint, exc, attempt + 1, self.retries)
                 await asyncio.sleep(self.backoff * 2**attempt)
@@ -147,6 +149,7 @@ class TelegramChannel:
         webhook_secret: str = "",
         languages: tuple[str, ...] = TELEGRAM_LANGUAGES,
         poll_interval: float = 0.0,
+        media: MediaPolicy | None = None,
     ) -> None:
         # RetryAfter.retry_after as a timedelta, as PTB will always give it from its next major version.
         os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -157,6 +160,7 @@ class TelegramChannel:
         # Telegram repeats this secret in every webhook call; updates without it are refused.
         self.webhook_secret = webhook_secret or hashlib.sha256(token.encode()).hexdigest()[:32]
         self.poll_interval = poll_interval
+        self.media = media or MediaPolicy()  # which photos and files may be sent: https URLs only by default
         self._payloads: OrderedDict[str, str] = OrderedDict()  # short callback id -> long payload
         self._keyboards: OrderedDict[str, Keyboard] = OrderedDict()
         self._chat_locks: dict[int, asyncio.Lock] = {}
@@ -253,7 +257,7 @@ class TelegramChannel:
             return
         payload = self._payloads.get(data[2:], "") if data.startswith("k:") else data
         if not payload:  # a button from before a restart whose long payload we no longer hold
-            lang = resolve_language(self.languages, platform=query.from_user.language_code)
+            lang = await self.router.language(self.incoming(update, data))  # the person's, as in every answer
             await query.answer(translate("bot.button_expired", lang))
             return
         await query.answer()
@@ -265,7 +269,7 @@ class TelegramChannel:
     async def on_other(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, voice, photos: say what the bot understands."""
         if update.effective_message and update.effective_user:
-            lang = resolve_language(self.languages, platform=update.effective_user.language_code)
+            lang = await self.router.language(self.incoming(update, ""))
             await self.send(update.effective_message.chat_id, [BotMessage(translate("bot.text_only", lang))])
 
     async def on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -274,7 +278,7 @@ class TelegramChannel:
     # --- outgoing ------------------------------------------------------------------------------
 
     def _callback_data(self, payload: str) -> str:
-        if len(payload.encode()) <= CALLBACK_LIMIT:
+        if 0 < len(payload.encode()) <= CALLBACK_LIMIT:  # Telegram refuses empty callback data
             return payload
         short = hashlib.blake2b(payload.encode(), digest_size=12).hexdigest()
         self._payloads[short] = payload
@@ -287,7 +291,11 @@ class TelegramChannel:
         if not buttons:
             return None
         shown = buttons[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] if keyboard_id else buttons
-        rows = [[InlineKeyboardButton(b.title[:64], callback_data=self._callback_data(b.payload))] for b in shown]
+        # A button needs a visible title: Telegram refuses an empty one, and with it the whole message.
+        rows = [
+            [InlineKeyboardButton(b.title.strip()[:64] or "…", callback_data=self._callback_data(b.payload))]
+            for b in shown
+        ]
         if keyboard_id:
             pages = (len(buttons) + PAGE_SIZE - 1) // PAGE_SIZE
             nav = []
@@ -309,10 +317,10 @@ class TelegramChannel:
         return keyboard_id, self._markup(buttons, keyboard_id, 0)
 
     async def _turn_page(self, chat_id: int, message_id: int, data: str) -> None:
-        _, keyboard_id, page = data.split(":")
+        _, keyboard_id, page = [*data.split(":"), "", ""][:3]
         keyboard = self._keyboards.get(keyboard_id)
-        if keyboard is None:
-            return
+        if keyboard is None or not page.isdecimal() or int(page) * PAGE_SIZE >= len(keyboard.buttons):
+            return  # forgotten, or callback data no button of ours carries (a modified client)
         try:
             await self.app.bot.edit_message_reply_markup(
                 chat_id=chat_id,
@@ -333,21 +341,25 @@ class TelegramChannel:
         _, markup = self._keyboard(reply.buttons)
         text = html.escape(reply.text)
         if reply.document:
-            data = await self._photo(reply.document)
+            data = await self._photo(reply.document, "document")
             if isinstance(data, bytes):
                 name = os.path.basename(reply.document)
                 sent = await self.app.bot.send_document(chat_id, data, filename=name, caption=text[:1024] or None,
                                                         parse_mode=ParseMode.HTML)  # fmt: skip
                 return sent.message_id
         if reply.image:
-            photo = await self._photo(reply.image)
+            photo = await self._photo(reply.image, "image")
             if photo is not None:
                 caption = text if len(text) <= 1024 else None
-                sent = await self.app.bot.send_photo(
-                    chat_id, photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-                if caption is not None or not text:
-                    return sent.message_id
+                try:
+                    sent = await self.app.bot.send_photo(
+                        chat_id, photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
+                    )
+                except BadRequest as exc:  # Telegram could not fetch or read it: the text still goes out
+                    log.warning("Telegram refused an image: %s", exc)
+                else:
+                    if caption is not None or not text:
+                        return sent.message_id
         chunks = html_chunks(reply.text) or ["…"]
         message_id = 0
         for index, chunk in enumerate(chunks):
@@ -358,14 +370,15 @@ class TelegramChannel:
             message_id = sent.message_id
         return message_id
 
-    @staticmethod
-    async def _photo(image: str) -> str | bytes | None:
-        """A URL Telegram fetches itself, or the bytes of a local file (QR codes, generated images)."""
-        if image.startswith(("http://", "https://")):
-            return image
+    async def _photo(self, reference: str, kind: str) -> str | bytes | None:
+        """An https URL on a public host, which Telegram fetches itself, or the bytes of a file in the media or
+        payments folder (QR-bills); None for anything else (`self.media` says what passes), with a warning that
+        names neither the person nor the reference."""
         try:
-            return await asyncio.to_thread(lambda: open(image, "rb").read())
-        except OSError:
+            url = self.media.remote_url(reference)
+            return url if url is not None else await asyncio.to_thread(self.media.read_local, reference)
+        except MediaRefused as refused:
+            log.warning("Telegram: %s not sent: %s", kind, refused.reason)
             return None
 
     # --- outbox --------------------------------------------------------------------------------

@@ -6,6 +6,9 @@ What is typed goes through the same router as on Telegram and Matrix: work comma
 forêt 12`, `/products`, `/orders`...) to `bot.commands`, everything else to Rasa. Buttons are shown as
 numbered choices: type the number to press one. Terminal-only controls: /producer SLUG talks as a
 member of that demo vendor, /consumer goes back, /quit leaves.
+
+The terminal chat and its `terminal:` chat ids belong to the demo deployment only (SMARTKET_DEMO=1, set by
+`make demo` and `make chat`): elsewhere it does not start, and the action server refuses such ids.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from bot.router import Router
 from demo import DEMO_CONSUMER, vendor_chat_address
 from dialogues.runtime import RasaSetupError, Servers, on_screen, train
 from marketplace.i18n import translate
+from marketplace.secrets import MissingSecret
 
 CHANNEL = "terminal"
 DEFAULT_PRODUCER = "ferme-des-verchers"
@@ -72,7 +76,7 @@ class TerminalChat:
         text = text.strip()
         if not text or self._control(text):
             return []
-        if text.isdigit() and 1 <= int(text) <= len(self.buttons):
+        if text in [str(number) for number in range(1, len(self.buttons) + 1)]:  # not int(): "²", 5000 digits
             answer = await self.router.press(self._incoming(self.buttons[int(text) - 1].payload))
         else:
             answer = await self.router.handle(self._incoming(text))
@@ -138,6 +142,10 @@ def main(
     app = build_app()
     settings = app.settings
     lang = lang or settings.default_language
+    if not settings.demo:
+        app.close()
+        console.print(f"[red]{escape(translate('terminal.demo_only', lang))}[/red]")
+        raise typer.Exit(2)
     console.print(Panel.fit(escape(translate("terminal.banner", lang, name=settings.name)), border_style="green"))
     done = threading.Event()
     thread = threading.Thread(target=spinner, args=(translate("terminal.starting", lang), done))
@@ -149,10 +157,11 @@ def main(
             done.set()
             thread.join()
             console.print(f"[dim]{translate('terminal.ready', lang, seconds=round(time.monotonic() - started))}[/dim]")
-            router = Router(AsyncRasaClient(servers.rasa_url), Commands(app), CHANNEL)
+            rasa = AsyncRasaClient(servers.rasa_url, secret=servers.secrets.channel)
+            router = Router(rasa, Commands(app), CHANNEL)
             sender = vendor_chat_address(producer) if producer else DEMO_CONSUMER
             chat(TerminalChat(router, sender, lang))
-    except RasaSetupError as exc:
+    except (RasaSetupError, MissingSecret) as exc:
         done.set()
         console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from exc

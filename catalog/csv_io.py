@@ -87,8 +87,11 @@ def _draft(row: dict[str, str]) -> ProductDraft:
     )
 
 
-def read_rows(text: str, known_vendors: set[str]) -> tuple[list[ProductDraft], list[RowError]]:
-    """Parse and validate every row; line numbers are those of the file (header is line 1)."""
+def read_rows(
+    text: str, known_vendors: set[str], media_dir: Path | None = None
+) -> tuple[list[ProductDraft], list[RowError]]:
+    """Parse and validate every row; line numbers are those of the file (header is line 1). A local photo must
+    be a file in `media_dir` when it is given (see marketplace.media)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -106,7 +109,7 @@ def read_rows(text: str, known_vendors: set[str]) -> tuple[list[ProductDraft], l
         except InvalidInput as exc:
             errors.append(RowError(line, f"{exc.params['field']} {exc.params['value']!r} is not a number"))
             continue
-        problems = validate_draft(draft)
+        problems = validate_draft(draft, media_dir)
         if draft.vendor not in known_vendors:
             problems.insert(0, f"unknown vendor {draft.vendor!r}")
         key = (draft.vendor, draft.sku)
@@ -123,17 +126,19 @@ def import_products(
     text: str,
     source: str = "csv",
     on_progress: Callable[[int, int], None] | None = None,
+    media_dir: Path | None = None,
 ) -> ImportReport:
-    """Validate all rows, then write them all (the caller commits) or none (report.errors says why)."""
+    """Validate all rows, then write them all (the caller commits) or none (report.errors says why).
+    `media_dir`: the deployment's media folder, where a photo that is not an https URL must be."""
     vendors = {
         slug for slug, kind in uow.session.execute(select(Organisation.slug, Organisation.kind)) if kind != "delivery"
     }
-    drafts, errors = read_rows(text, vendors)
+    drafts, errors = read_rows(text, vendors, media_dir)
     report = ImportReport(rows=len(drafts), errors=errors)
     if errors:
         return report
     for done, draft in enumerate(drafts, start=1):
-        _, created = upsert_product(uow, draft, source=source, bump=False)
+        _, created = upsert_product(uow, draft, source=source, bump=False, media_dir=media_dir)
         if created:
             report.created += 1
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from threading import Lock
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from marketplace.errors import (
     InvalidQuantity,
     ProductNotFound,
 )
+from marketplace.media import MediaRefused, check_photo
 from marketplace.money import Money, quantum
 
 if TYPE_CHECKING:  # the index (numpy, rapidfuzz's process) loads with the first search, not with every entry point
@@ -79,8 +81,10 @@ def check_quantity(quantity: Decimal, unit: str, *, allow_zero: bool) -> Decimal
     return quantity
 
 
-def validate_draft(draft: ProductDraft) -> list[str]:
-    """Problems with a draft, as short English phrases for the CLI and import reports (empty = valid)."""
+def validate_draft(draft: ProductDraft, media_dir: Path | None = None) -> list[str]:
+    """Problems with a draft, as short English phrases for the CLI and import reports (empty = valid).
+
+    With `media_dir`, a local photo must be a file in that folder; without, only its form is checked."""
     problems = []
     if not draft.sku.strip():
         problems.append("sku is empty")
@@ -106,6 +110,10 @@ def validate_draft(draft: ProductDraft) -> list[str]:
             check_quantity(draft.stock, draft.unit, allow_zero=True)
         except InvalidQuantity:
             problems.append(f"stock {draft.stock} is not a valid quantity for unit {draft.unit!r}")
+    try:
+        check_photo(draft.photo_url, media_dir)
+    except MediaRefused as refused:
+        problems.append(f"photo_url {refused.params['value']!r} refused: {refused.reason}")
     return problems
 
 
@@ -119,13 +127,16 @@ def bump_revision(uow: UnitOfWork) -> None:
 
 
 def upsert_product(
-    uow: UnitOfWork, draft: ProductDraft, source: str = "admin", *, bump: bool = True
+    uow: UnitOfWork, draft: ProductDraft, source: str = "admin", *, bump: bool = True, media_dir: Path | None = None
 ) -> tuple[Product, bool]:
     """Create the product, or update it in place if the vendor already has this SKU. Returns (product, created).
 
-    `bump=False` lets bulk imports move the catalog revision once at the end instead of per row.
+    `bump=False` lets bulk imports move the catalog revision once at the end instead of per row. A photo that
+    is neither an https URL on a public host nor a file of the media folder (`media_dir`, when given) raises
+    MediaRefused, which says so in the admin's language.
     """
-    problems = validate_draft(draft)
+    check_photo(draft.photo_url, media_dir)
+    problems = validate_draft(draft, media_dir)
     if problems:
         raise InvalidInput(field="product", value=draft.sku, reason="; ".join(problems))
     vendor = get_organisation(uow, draft.vendor)
@@ -147,7 +158,7 @@ def upsert_product(
     product.labels = sorted(set(draft.labels))
     product.origin_place = draft.origin_place
     product.origin_km = draft.origin_km
-    product.photo_url = draft.photo_url
+    product.photo_url = draft.photo_url.strip()
     product.available = draft.available
     if bump:
         bump_revision(uow)

@@ -18,9 +18,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from catalog.models import Amount
 from marketplace.accounts import Organisation, OrganisationKind, get_organisation
 from marketplace.db import Base, UnitOfWork
-from marketplace.errors import DeliveryNotAvailable, InvalidInput, SlotFull
+from marketplace.errors import DeliveryNotAvailable, InvalidInput, MarketplaceError, SlotFull
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class DeliveryModeNotOffered(DeliveryNotAvailable):
+    """Neither home delivery nor a pickup the deployment offers (an unknown mode, or pickup where there is none)."""
+
+    code = "delivery_mode_not_offered"
+
+
+class SlotNotOffered(MarketplaceError):
+    """The time slot asked for is not one offered now for this delivery mode and postal code: past, unknown,
+    malformed or of the other mode. (A slot offered but with no place left is SlotFull.)"""
+
+    code = "slot_not_offered"
 
 
 class DeliveryZone(Base):
@@ -176,8 +189,11 @@ def serving_companies(uow: UnitOfWork, postal_code: str) -> list[int]:
     )
 
 
-def available_slots(uow: UnitOfWork, postal_code: str, now: datetime, days_ahead: int = 7) -> list[SlotOffer]:
-    """Slots of companies serving this postal code, from now on, before their cut-off and not full."""
+def available_slots(
+    uow: UnitOfWork, postal_code: str, now: datetime, days_ahead: int = 7, *, include_full: bool = False
+) -> list[SlotOffer]:
+    """Slots of companies serving this postal code, from now on, before their cut-off and not full (or full
+    too with `include_full`, to tell a full slot from one never offered)."""
     companies = serving_companies(uow, postal_code)
     if not companies:
         return []
@@ -196,7 +212,7 @@ def available_slots(uow: UnitOfWork, postal_code: str, now: datetime, days_ahead
                 continue
             starts = datetime.combine(day, datetime.strptime(slot.start, "%H:%M").time(), tzinfo=now.tzinfo)
             remaining = slot.capacity - booked.get((slot.id, day), 0)
-            if starts - timedelta(hours=slot.cutoff_hours) <= now or remaining <= 0:
+            if starts - timedelta(hours=slot.cutoff_hours) <= now or (remaining <= 0 and not include_full):
                 continue
             offers.append(SlotOffer(slot.id, slot.company.name, day, slot.window, slot.fee, remaining))
     return sorted(offers, key=lambda o: (o.day, o.window, o.fee, o.company))

@@ -7,10 +7,16 @@ work (the caller commits) and return view-models; the entry points only parse th
 What the customer confirms is what the order charges: `preview_checkout` and `place_checkout` price the
 basket with one function (`checkout.services.checkout_quote`, the delivery company's fee for the chosen slot
 included) and split the payment with one function (`payments.services.plan_payment`).
+
+Nothing a customer chose is trusted as it arrives (a chat payload can carry any value): the preview and the
+placing check the whole choice against what is offered now (delivery mode, postal code, time slot, payment
+method), and an order is placed only with the fingerprint of the summary the customer confirmed, so a price,
+stock or fee that changed since is shown again instead of being charged silently.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,15 +26,19 @@ from checkout.payment import PaymentMethod
 from checkout.pricing import Quote
 from checkout.services import (
     BasketView,
+    CheckoutQuote,
     DeliveryChoice,
     basket_view,
+    check_delivery,
     checkout_quote,
+    ensure_basket,
     local_now,
     place_order,
     set_leman_wanted,
 )
 from marketplace.accounts import Organisation, Person
 from marketplace.db import UnitOfWork
+from marketplace.errors import MarketplaceError, SlotFull
 from marketplace.settings import Settings
 from payments.documents import PaymentDocument, write_payment_documents
 from payments.models import LegMethod
@@ -37,6 +47,26 @@ from payments.split import VendorShare
 
 ZERO = Decimal("0.00")
 SLOT_DAYS_EXTRA = 4  # company slots are offered a few days further ahead than the configured windows
+
+
+class PaymentNotOffered(MarketplaceError):
+    """The payment method is not one `payment_options` allows for this basket and delivery choice (all in
+    local currency while a vendor takes less of it, or a delivery fee is due)."""
+
+    code = "payment_not_offered"
+
+
+class CheckoutNotConfirmed(MarketplaceError):
+    """No summary of this checkout was confirmed: the customer is shown it, and confirms it, first."""
+
+    code = "checkout_not_confirmed"
+
+
+class CheckoutChanged(CheckoutNotConfirmed):
+    """The summary the customer confirmed is no longer what the order would charge (a price, the stock, a fee
+    or a choice changed since): they are shown the new summary to confirm again."""
+
+    code = "checkout_changed"
 
 
 # --- delivery -----------------------------------------------------------------------------------
@@ -59,6 +89,20 @@ def offered_slots(
     return time_slots(now.date(), settings.delivery.time_windows, settings.delivery.days_ahead)
 
 
+def check_time_slot(uow: UnitOfWork, settings: Settings, choice: DeliveryChoice, now: datetime) -> None:
+    """The chosen time slot is one `offered_slots` offers now for this mode and postal code. SlotFull for a
+    company's slot with no place left; SlotNotOffered for anything else (past, unknown, malformed, the other
+    mode's) — without repeating the value, which may be anything a payload carried."""
+    if choice.time_slot in offered_slots(uow, settings, choice.mode, choice.postal_code, now):
+        return
+    if choice.mode == "delivery" and choice.postal_code and delivery.has_slots(uow):
+        days = settings.delivery.days_ahead + SLOT_DAYS_EXTRA
+        offers = delivery.available_slots(uow, choice.postal_code, now, days, include_full=True)
+        if any(offer.label == choice.time_slot for offer in offers):
+            raise SlotFull(slot=choice.time_slot)
+    raise delivery.SlotNotOffered()
+
+
 # --- payment ------------------------------------------------------------------------------------
 
 
@@ -72,16 +116,24 @@ def all_in_leman_possible(quote: Quote) -> bool:
 class PaymentOptions:
     total: Decimal  # the delivery fee for the chosen slot included
     leman_payable: Decimal  # the most of it payable in local currency
-    all_in_leman: bool  # whether PaymentMethod.LEMAN can pay everything (else it is paid as a mix)
+    all_in_leman: bool  # whether PaymentMethod.LEMAN can pay everything
     methods: tuple[PaymentMethod, ...]  # what to offer, in this order
+
+    def allows(self, method: PaymentMethod) -> bool:
+        """Whether the basket can be paid this way. "All in Léman" is offered (a button) but refused unless it
+        pays everything: the customer is then offered the mix instead."""
+        return method in self.methods and (method is not PaymentMethod.LEMAN or self.all_in_leman)
+
+
+def _options(quote: Quote) -> PaymentOptions:
+    return PaymentOptions(quote.total, quote.leman_payable, all_in_leman_possible(quote), tuple(PaymentMethod))
 
 
 def payment_options(
     uow: UnitOfWork, settings: Settings, person: Person, choice: DeliveryChoice, now: datetime | None = None
 ) -> PaymentOptions:
     """How the basket can be paid with this delivery choice (its payment method is not looked at)."""
-    quote = checkout_quote(uow, settings, person, choice, now).quote
-    return PaymentOptions(quote.total, quote.leman_payable, all_in_leman_possible(quote), tuple(PaymentMethod))
+    return _options(checkout_quote(uow, settings, person, choice, now).quote)
 
 
 def choose_payment(
@@ -130,6 +182,8 @@ class CheckoutPreview:
     parts: tuple[PaymentPart, ...]  # the payment legs placing the order opens
     chf: Decimal  # paid in francs (all of it on delivery)
     leman: Decimal  # paid in local currency
+    # Stands for everything above: the summary shown carries it, and placing the order needs it back.
+    fingerprint: str
 
     @property
     def total(self) -> Decimal:
@@ -140,6 +194,39 @@ class CheckoutPreview:
         return self.basket.quote.delivery_fee
 
 
+def checked_quote(
+    uow: UnitOfWork, settings: Settings, person: Person, choice: DeliveryChoice, now: datetime
+) -> CheckoutQuote:
+    """`checkout_quote` once every part of the choice is checked against what is offered now: a delivery mode
+    the deployment offers and a postal code it serves, something in the basket, a time slot offered for that
+    mode and place, a payment method `payment_options` allows."""
+    check_delivery(settings, choice)
+    ensure_basket(uow, person)
+    check_time_slot(uow, settings, choice, now)
+    priced = checkout_quote(uow, settings, person, choice, now)
+    if not _options(priced.quote).allows(choice.payment_method):
+        raise PaymentNotOffered(method=choice.payment_method.value)
+    return priced
+
+
+def _fingerprint(choice: DeliveryChoice, priced: CheckoutQuote, parts: tuple[PaymentPart, ...]) -> str:
+    """A short digest of what a summary shows: the choice, each line (price, quantity, whether it can be
+    ordered), the fee, the total and its split. Anything that changes after the summary changes it."""
+    quote = priced.quote
+    orderable = {
+        product.id: product.available and product.vendor.is_approved and quantity <= product.stock
+        for product, quantity in priced.items
+    }
+    facts = [
+        choice.mode, choice.postal_code, choice.time_slot, choice.payment_method.value, priced.leman_wanted,
+        *(f"{line.product_id}:{line.quantity}:{line.unit_price}:{line.total}:{orderable[line.product_id]}"
+          for vendor in quote.vendors for line in vendor.lines),
+        quote.delivery_fee, quote.total, quote.leman_payable,
+        *(f"{part.method}:{part.currency}:{part.amount}:{part.vendor_slug}" for part in parts),
+    ]  # fmt: skip
+    return hashlib.sha256("|".join(map(str, facts)).encode()).hexdigest()[:20]
+
+
 def preview_checkout(
     uow: UnitOfWork,
     settings: Settings,
@@ -148,8 +235,9 @@ def preview_checkout(
     choice: DeliveryChoice,
     now: datetime | None = None,
 ) -> CheckoutPreview:
-    """What `place_checkout` will charge for this basket and choice, without changing anything."""
-    priced = checkout_quote(uow, settings, person, choice, now)
+    """What `place_checkout` will charge for this basket and choice, without changing anything. A choice that
+    is not offered now is refused (SlotNotOffered, SlotFull, DeliveryNotAvailable, PaymentNotOffered...)."""
+    priced = checked_quote(uow, settings, person, choice, now or local_now(settings))
     vendors = {product.vendor_id: product.vendor for product, _ in priced.items}
     shares = [VendorShare(v.vendor_id, v.goods_total, v.leman_payable) for v in priced.quote.vendors]
     plan = plan_payment(settings, shares, priced.quote.delivery_fee, choice.payment_method, priced.leman_wanted)
@@ -158,7 +246,27 @@ def preview_checkout(
         for leg in plan.legs
     )
     basket = basket_view(list(priced.items), priced.quote, lang)
-    return CheckoutPreview(basket, choice, parts, *_amounts(settings, parts))
+    return CheckoutPreview(basket, choice, parts, *_amounts(settings, parts), _fingerprint(choice, priced, parts))
+
+
+def confirm_checkout(
+    uow: UnitOfWork,
+    settings: Settings,
+    person: Person,
+    lang: str,
+    choice: DeliveryChoice,
+    confirmed: str | None,
+    now: datetime | None = None,
+) -> CheckoutPreview:
+    """The preview of this checkout, if it is the summary the customer confirmed (`confirmed`: the fingerprint
+    that summary carried). CheckoutNotConfirmed when no summary was confirmed, CheckoutChanged when the
+    order would now charge something else: in both cases the customer is to see the summary and confirm."""
+    preview = preview_checkout(uow, settings, person, lang, choice, now)
+    if not confirmed:
+        raise CheckoutNotConfirmed()
+    if confirmed != preview.fingerprint:
+        raise CheckoutChanged()
+    return preview
 
 
 @dataclass(frozen=True)
@@ -181,9 +289,14 @@ def place_checkout(
     lang: str,
     choice: DeliveryChoice,
     now: datetime | None = None,
+    *,
+    confirmed: str | None,
 ) -> PlacedCheckout:
     """Place the order for the basket, open its payment legs and write the documents that pay them (in
-    `lang`). The caller commits; any error leaves the basket, the stock and the slot as they were."""
+    `lang`) — only for a choice offered now and the very summary the customer confirmed (`confirm_checkout`).
+    The caller commits; any error leaves the basket, the stock and the slot as they were."""
+    now = now or local_now(settings)
+    confirm_checkout(uow, settings, person, lang, choice, confirmed, now)
     order = place_order(uow, settings, person, choice, now)
     vendors = {part.id: part.vendor for part in order.vendor_orders}
     documents: tuple[PaymentDocument, ...] = ()

@@ -13,9 +13,9 @@ from checkout.models import Order, VendorOrder
 from checkout.payment import PaymentMethod
 from checkout.services import get_order, move_part
 from checkout.status import CLOSED, OrderStatus
-from marketplace.accounts import Organisation, Person, Role
+from marketplace.accounts import Organisation, Person, Role, acting_for
 from marketplace.db import UnitOfWork
-from marketplace.errors import NotACourier, OrderNotFound
+from marketplace.errors import OrderNotFound
 from marketplace.money import round_cash
 
 
@@ -45,10 +45,9 @@ class Run:
 
 
 def courier_company(person: Person) -> Organisation:
-    membership = next((m for m in person.memberships if m.role == Role.COURIER), None)
-    if membership is None:
-        raise NotACourier()
-    return membership.organisation
+    """The delivery company this courier works for, through the rights check every courier step passes (runs,
+    picked up, delivered, cash): `NotACourier`, or a refusal naming the company while it is suspended."""
+    return acting_for(person, Role.COURIER)
 
 
 def _items(part: VendorOrder) -> tuple[RunItem, ...]:

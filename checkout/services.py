@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,6 +28,7 @@ from marketplace.accounts import (
     Person,
     ensure_may_act_for,
     get_organisation,
+    has_admin_rights,
 )
 from marketplace.db import UnitOfWork
 from marketplace.errors import (
@@ -110,6 +113,12 @@ def set_leman_wanted(uow: UnitOfWork, person: Person, amount: Decimal | None) ->
     if amount is not None and amount < 0:
         raise InvalidInput(field="leman_amount", value=str(amount))
     _basket(uow, person).leman_wanted = amount
+
+
+def ensure_basket(uow: UnitOfWork, person: Person) -> None:
+    """EmptyBasket unless the person has something to check out."""
+    if not _basket(uow, person).lines:
+        raise EmptyBasket()
 
 
 def clear_basket(uow: UnitOfWork, person: Person) -> None:
@@ -240,19 +249,22 @@ class DeliveryChoice:
         object.__setattr__(self, "payment_method", PaymentMethod.of(self.payment_method))
 
 
-def _check_delivery(settings: Settings, choice: DeliveryChoice) -> None:
-    if choice.mode == "delivery":
-        if not settings.delivery.serves(choice.postal_code):
-            raise DeliveryNotAvailable(postal_code=choice.postal_code)
-    elif choice.mode == "pickup":
-        if not settings.delivery.pickup:
-            raise DeliveryNotAvailable(mode="pickup")
-    else:
-        raise InvalidInput(field="delivery_mode", value=choice.mode)
+def check_delivery_mode(settings: Settings, mode: str) -> None:
+    """Home delivery, or pickup where the deployment offers it; DeliveryModeNotOffered for anything else."""
+    if mode != "delivery" and not (mode == "pickup" and settings.delivery.pickup):
+        raise delivery.DeliveryModeNotOffered()
 
 
-def local_now(settings: Settings) -> datetime:
-    return datetime.now(ZoneInfo(settings.timezone))
+def check_delivery(settings: Settings, choice: DeliveryChoice) -> None:
+    """A delivery mode the deployment offers, and for home delivery a postal code it serves."""
+    check_delivery_mode(settings, choice.mode)
+    if choice.mode == "delivery" and not settings.delivery.serves(choice.postal_code):
+        raise DeliveryNotAvailable(postal_code=choice.postal_code[:8])  # shown back: a postal code's length
+
+
+def local_now(settings: Settings, clock: Callable[[], float] = time.time) -> datetime:
+    """The deployment's local time by `clock` (seconds since the epoch; an entry point passes its own)."""
+    return datetime.fromtimestamp(clock(), ZoneInfo(settings.timezone))
 
 
 def slot_offer(
@@ -281,7 +293,7 @@ def checkout_quote(
 ) -> CheckoutQuote:
     """What checking out the basket with `choice` costs: the one computation behind what the customer is
     shown before confirming (`checkout.flow`) and the order `place_order` writes."""
-    _check_delivery(settings, choice)
+    check_delivery(settings, choice)
     basket = _basket(uow, person)
     items = _items(basket)
     if not items:
@@ -327,6 +339,9 @@ def place_order(
     """Turn the basket into an order: reserve stock, book the slot, split per vendor, snapshot lines, empty
     the basket. Priced by `checkout_quote`, like the preview the customer confirmed.
 
+    It checks what the writing needs (a known mode, a served postal code, a basket, stock, a company slot with
+    room), not what a customer may choose: entry points place orders with `checkout.flow.place_checkout`,
+    which first re-checks the whole choice against what is offered now and the summary the customer confirmed.
     Either all of it happens or none of it: the caller commits, any error rolls everything back.
     """
     priced = checkout_quote(uow, settings, person, choice, now)
@@ -400,7 +415,7 @@ def get_order(uow: UnitOfWork, number: str) -> Order:
 
 def order_for_consumer(uow: UnitOfWork, person: Person, number: str) -> Order:
     order = get_order(uow, number)
-    if order.person_id != person.id and not person.is_admin:
+    if order.person_id != person.id and not has_admin_rights(person):
         raise OrderNotFound(order=number)  # do not reveal that someone else's order exists
     return order
 
@@ -448,7 +463,7 @@ def change_status(
         parts = [v for v in parts if v.vendor_id == vendor.id]
         if not parts:
             raise OrderNotFound(order=number)
-    if actor is not None and not actor.is_admin:
+    if actor is not None and not has_admin_rights(actor):
         for part in parts:
             ensure_may_act_for(actor, part.vendor_id)
     for part in parts:

@@ -1,4 +1,9 @@
-"""The demo catalog of Geneva (fictitious vendors, realistic products) and demo chat accounts."""
+"""The demo catalog of Geneva (fictitious vendors, realistic products) and demo chat accounts.
+
+The chat accounts (`terminal:demo`, `terminal:admin`, a `terminal:<vendor>` member of each vendor) are for
+the terminal chat, which exists in the demo deployment only (SMARTKET_DEMO=1): `admin_cli.py demo load`
+creates them there only.
+"""
 
 from __future__ import annotations
 
@@ -23,14 +28,15 @@ def vendor_chat_address(slug: str) -> str:
     return f"terminal:{slug}"
 
 
-def load_demo(uow: UnitOfWork, on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Create the demo vendors (if missing), their demo members and people, then import the products."""
+def load_demo(
+    uow: UnitOfWork, on_progress: Callable[[int, int], None] | None = None, *, chat_accounts: bool = True
+) -> ImportReport:
+    """Create the demo vendors (if missing), then import the products; with `chat_accounts`, also the
+    terminal chat's people (a member of each vendor, the demo consumer and the demo admin)."""
     raw = tomllib.loads((DEMO_DIR / "vendors.toml").read_text(encoding="utf-8"))
-    existing = set(uow.session.scalars(select(Organisation.slug)))
+    existing = {org.slug: org for org in uow.session.scalars(select(Organisation))}
     for vendor in raw["vendor"]:
-        if vendor["slug"] in existing:
-            continue
-        org = add_organisation(
+        org = existing.get(vendor["slug"]) or add_organisation(
             uow,
             vendor["slug"],
             vendor["name"],
@@ -40,13 +46,16 @@ def load_demo(uow: UnitOfWork, on_progress: Callable[[int, int], None] | None = 
             descriptions={k.removeprefix("description_"): v for k, v in vendor.items() if k.startswith("description_")},
             vehicle=vendor.get("vehicle", ""),
         )
-        member = person_for_chat(uow, vendor_chat_address(org.slug))
-        member.display_name = f"{org.name}"
-        add_member(uow, member, org)
+        if chat_accounts:  # (also for vendors loaded before without them)
+            member = person_for_chat(uow, vendor_chat_address(org.slug))
+            member.display_name = f"{org.name}"
+            if all(m.organisation_id != org.id for m in member.memberships):
+                add_member(uow, member, org)
     _load_delivery(uow)
-    person_for_chat(uow, DEMO_CONSUMER).display_name = "Demo"
-    admin = person_for_chat(uow, DEMO_ADMIN)
-    admin.display_name, admin.is_admin = "Admin", True
+    if chat_accounts:
+        person_for_chat(uow, DEMO_CONSUMER).display_name = "Demo"
+        admin = person_for_chat(uow, DEMO_ADMIN)
+        admin.display_name, admin.is_admin = "Admin", True
     return import_products(uow, (DEMO_DIR / "products.csv").read_text(encoding="utf-8"), "demo", on_progress)
 
 

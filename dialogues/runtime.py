@@ -25,12 +25,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
 
-from marketplace.settings import PROJECT_ROOT, Settings
+from marketplace.secrets import ACTIONS, CHANNEL, RASA_API, Secret, load_secret
+from marketplace.settings import DEMO_ENV, PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from bot.rasa_client import RasaClient
 
 RASA_VERSION = "3.6.21"
 DIALOGUES = PROJECT_ROOT / "dialogues"
@@ -80,7 +84,9 @@ def rasa_bin() -> Path:
 
 
 def logs_dir() -> Path:
-    return cache_dir() / "logs"
+    from marketplace.media import private_folder  # set-up and quality logs: owner only, like the runtime's
+
+    return private_folder(cache_dir() / "logs")
 
 
 def no_progress(_log: str) -> str:
@@ -333,62 +339,122 @@ class TrackerStore:
         return "\n".join(lines)
 
 
+# The header Rasa sends the action server with every call, holding the action secret (checked there).
+ACTION_SECRET_HEADER = "X-Smartket-Action-Secret"
+
+
 def write_endpoints(settings: Settings, actions_url: str | None = None) -> Path:
-    """Endpoints for this deployment: our action server, and the marketplace's database as tracker store."""
+    """Endpoints for this deployment: our action server, called with the action secret (Rasa fills
+    `${SMARTKET_ACTION_SECRET}` from its environment, so the file holds no secret), and the marketplace's
+    database as tracker store."""
     runtime = settings.data_dir / "rasa"
-    runtime.mkdir(parents=True, exist_ok=True)
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     store = TrackerStore.from_url(settings.database_url)
     url = actions_url or f"http://{ACTIONS_HOST}:{ACTIONS_PORT}/webhook"
     path = runtime / "endpoints.yml"
-    path.write_text(f"action_endpoint:\n  url: {url!r}\n{store.yaml()}\n", encoding="utf-8")
+    action = f"action_endpoint:\n  url: {url!r}\n  headers:\n    {ACTION_SECRET_HEADER}: ${{{ACTIONS.env}}}\n"
+    path.write_text(f"{action}{store.yaml()}\n", encoding="utf-8")
     return path
 
 
 def rasa_server_command(
-    settings: Settings, model: Path, port: int = RASA_PORT, host: str = RASA_HOST, actions_port: int = ACTIONS_PORT
-) -> list[str]:
+    settings: Settings, model: Path, port: int = RASA_PORT, host: str = RASA_HOST, actions_port: int = ACTIONS_PORT,
+    *, api: bool = False,
+) -> list[str]:  # fmt: skip
+    """`rasa run` serving our REST channel (and `/webhooks/rest/status`) only; with `api`, Rasa's whole HTTP
+    API too, behind the token that `rasa_launch` (dialogues/rasa_plugins) takes from the environment."""
     endpoints = write_endpoints(settings, f"http://{ACTIONS_HOST}:{actions_port}/webhook")
     return [
-        str(rasa_bin()), "run", "--enable-api", "--interface", host, "--port", str(port),
-        "--model", str(model), "--endpoints", str(endpoints),
+        str(RASA_VENV_LINK / "bin" / "python"), "-m", "rasa_launch", "run", *(["--enable-api"] if api else []),
+        "--interface", host, "--port", str(port), "--model", str(model), "--endpoints", str(endpoints),
         "--credentials", str(DIALOGUES / "credentials.yml"),
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class DialogueSecrets:
+    """The secrets between the bot, Rasa and the action server (marketplace/secrets.py says where each
+    comes from). Missing ones are created in the demo deployment only; elsewhere MissingSecret."""
+
+    channel: str
+    actions: str
+    api_token: str = ""  # only when Rasa's HTTP API is on
+
+    @classmethod
+    def load(cls, settings: Settings, *, api: bool = False, env: Mapping[str, str] | None = None) -> DialogueSecrets:
+        def load(secret: Secret) -> str:
+            return load_secret(secret, settings.data_dir, env, create=settings.demo)
+
+        return cls(load(CHANNEL), load(ACTIONS), load(RASA_API) if api else "")
+
+    def rasa_env(self) -> dict[str, str]:
+        """What Rasa's process needs: the channel secret to check, the action secret to send, the API token."""
+        env = {CHANNEL.env: self.channel, ACTIONS.env: self.actions}
+        return env | ({RASA_API.env: self.api_token} if self.api_token else {})
+
+
+def rasa_server_env(settings: Settings, secrets: DialogueSecrets) -> dict[str, str]:
+    env = rasa_env() | rasa_password_env(settings) | secrets.rasa_env()
+    if not secrets.api_token:
+        env.pop(RASA_API.env, None)  # an API token in our own environment must not turn anything on
+    return env
+
+
 class Servers:
-    """The action server and the Rasa server as child processes: started together, stopped together."""
+    """The action server and the Rasa server as child processes: started together, stopped together.
+    Rasa serves our REST channel only, unless `api` turns its HTTP API on (behind the API token)."""
 
     def __init__(self, settings: Settings, rasa_port: int = RASA_PORT, actions_port: int = ACTIONS_PORT,
-                 log_dir: Path | None = None) -> None:  # fmt: skip
-        self.settings, self.rasa_port, self.actions_port = settings, rasa_port, actions_port
+                 log_dir: Path | None = None, *, api: bool = False) -> None:  # fmt: skip
+        self.settings, self.rasa_port, self.actions_port, self.api = settings, rasa_port, actions_port, api
         self.log_dir = log_dir or settings.data_dir / "logs"
         self.processes: list[subprocess.Popen[bytes]] = []
+        self._secrets: DialogueSecrets | None = None
 
     @property
     def rasa_url(self) -> str:
         return f"http://{RASA_HOST}:{self.rasa_port}"
 
+    @property
+    def secrets(self) -> DialogueSecrets:
+        if self._secrets is None:
+            self._secrets = DialogueSecrets.load(self.settings, api=self.api)
+        return self._secrets
+
+    def client(self, timeout: float = 30.0) -> RasaClient:
+        """A client of this Rasa holding the channel secret (and the API token when the API is on)."""
+        from bot.rasa_client import RasaClient
+
+        return RasaClient(self.rasa_url, timeout, secret=self.secrets.channel, api_token=self.secrets.api_token)
+
     def start(self) -> None:
+        secrets = self.secrets  # before anything starts: a missing secret stops here, with what to do
         model = train()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ) | {
             "SMARTKET_CONFIG": str(self.settings.config_path),
             "SMARTKET_ACTIONS_PORT": str(self.actions_port),
             "SMARTKET_DATA_DIR": str(self.settings.data_dir),  # payment files go where the bot reads them
+            DEMO_ENV: "1" if self.settings.demo else "",
+            ACTIONS.env: secrets.actions,
         }
+        for secret in (CHANNEL, RASA_API):  # the action server needs neither
+            env.pop(secret.env, None)
         if self.settings.database_url_override:
             env["DATABASE_URL"] = self.settings.database_url_override
         self._spawn([sys.executable, "-m", "dialogues.action_server"], env, "actions.log", cwd=PROJECT_ROOT)
-        command = rasa_server_command(self.settings, model, self.rasa_port, actions_port=self.actions_port)
-        self._spawn(command, rasa_env() | rasa_password_env(self.settings), "rasa.log", cwd=DIALOGUES)
+        command = rasa_server_command(
+            self.settings, model, self.rasa_port, actions_port=self.actions_port, api=self.api
+        )
+        self._spawn(command, rasa_server_env(self.settings, secrets), "rasa.log", cwd=DIALOGUES)
 
     def _spawn(self, command: list[str], env: dict[str, str], log_name: str, cwd: Path) -> None:
-        log = open(self.log_dir / log_name, "ab")  # noqa: SIM115 - lives as long as the process
+        from marketplace.media import open_private, private_folder  # Rasa logs what people type: owner only
+
+        log = open_private(private_folder(self.log_dir) / log_name, "ab")  # lives as long as the process
         self.processes.append(subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT))
 
     def wait_ready(self, timeout: float = 240.0) -> None:
         """Block until Rasa has loaded its model and the action server answers."""
-        import time
         import urllib.request
 
         deadline = time.monotonic() + timeout
@@ -397,8 +463,7 @@ class Servers:
                 if process.poll() is not None:
                     raise RasaSetupError(f"a server stopped (exit {process.returncode}); see {self.log_dir}")
             try:
-                with urllib.request.urlopen(f"{self.rasa_url}/status", timeout=2) as r:
-                    rasa_ok = b"model_file" in r.read()
+                rasa_ok = self.client().ready()
                 with urllib.request.urlopen(f"http://{ACTIONS_HOST}:{self.actions_port}/health", timeout=2) as r:
                     if rasa_ok and r.status == 200:
                         return

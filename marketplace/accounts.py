@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -25,7 +26,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
 from marketplace.db import Base, UnitOfWork
-from marketplace.errors import InvalidInput, PermissionDenied, VendorNotFound
+from marketplace.errors import (
+    AccountSuspended,
+    InvalidInput,
+    MemberNotFound,
+    NotACourier,
+    NotLinked,
+    OrganisationPending,
+    OrganisationSuspended,
+    PermissionDenied,
+    VendorNotFound,
+)
 
 
 class ApprovalStatus(enum.StrEnum):
@@ -167,10 +178,13 @@ def remember_reply_to(uow: UnitOfWork, address: str, reply_to: str) -> None:
 
 
 def roles_of(person: Person) -> set[Role]:
+    """What the person may do now: a work role counts only while the person and its organisation are approved."""
     roles = {Role.CONSUMER}
+    if person.status != ApprovalStatus.APPROVED:
+        return roles
     if person.is_admin:
         roles.add(Role.ADMIN)
-    roles.update(Role(m.role) for m in person.memberships)
+    roles.update(Role(m.role) for m in person.memberships if m.organisation.is_approved)
     return roles
 
 
@@ -215,8 +229,16 @@ def add_organisation(
 
 
 def set_organisation_status(uow: UnitOfWork, slug: str, status: ApprovalStatus) -> Organisation:
+    """Approve, suspend or set back to pending. Suspending also revokes the organisation's open link codes, so
+    that approving it again later does not bring old codes back to life; its members keep their membership
+    (every rights check refuses them while it is suspended) and get their rights back on approval."""
+    from marketplace.linking import revoke_link_codes  # linking builds on accounts: imported when needed
+
     org = get_organisation(uow, slug)
-    org.status = status
+    org.status = ApprovalStatus(status)
+    if org.status == ApprovalStatus.SUSPENDED:
+        revoke_link_codes(uow, org)
+    uow.session.flush()
     return org
 
 
@@ -228,12 +250,51 @@ def add_member(uow: UnitOfWork, person: Person, org: Organisation) -> Membership
     return membership
 
 
+# --- who may act for which organisation -----------------------------------------------------------
+
+
+def _refusal(org: Organisation) -> PermissionDenied:
+    """Why nobody may act for `org` now: it is suspended, or not approved yet."""
+    if org.status == ApprovalStatus.PENDING:
+        return OrganisationPending(organisation=org.name)
+    return OrganisationSuspended(organisation=org.name)
+
+
+def acting_for(person: Person, role: Role, organisation_id: int | None = None) -> Organisation:
+    """The one rights check of vendor and courier work: the organisation `person` acts for in `role` (the one
+    with `organisation_id`, else the first approved one), refused unless the person and that organisation are
+    both approved. Memberships and statuses are read from the database at each message, so a suspension, a
+    removal or an approval counts from the next message on.
+
+    Refusals say why: `AccountSuspended`, `OrganisationSuspended`/`OrganisationPending` (naming it),
+    `PermissionDenied` for another organisation's data, `NotLinked`/`NotACourier` for no membership at all.
+    """
+    if person.status != ApprovalStatus.APPROVED:
+        raise AccountSuspended()
+    memberships = [
+        m for m in person.memberships
+        if m.role == role and (organisation_id is None or m.organisation_id == organisation_id)
+    ]  # fmt: skip
+    if not memberships:
+        if organisation_id is not None:
+            raise PermissionDenied()
+        raise NotACourier() if role == Role.COURIER else NotLinked()
+    approved = next((m.organisation for m in memberships if m.organisation.is_approved), None)
+    if approved is None:
+        raise _refusal(memberships[0].organisation)
+    return approved
+
+
 def ensure_may_act_for(person: Person, vendor_id: int) -> None:
-    """Guard: only members of a vendor (or admins) may touch its products and orders."""
-    if person.is_admin:
+    """Guard: only members of an approved vendor (or approved admins) may touch its products and orders."""
+    if has_admin_rights(person):
         return
-    if not any(m.organisation_id == vendor_id and m.role == Role.VENDOR_MEMBER for m in person.memberships):
-        raise PermissionDenied()
+    acting_for(person, Role.VENDOR_MEMBER, vendor_id)
+
+
+def has_admin_rights(person: Person) -> bool:
+    """An admin of the cooperative whose own account is approved: a suspended admin has no admin rights."""
+    return person.is_admin and person.status == ApprovalStatus.APPROVED
 
 
 # --- the cooperative's register (admin CLI) -----------------------------------------------------
@@ -242,3 +303,59 @@ def ensure_may_act_for(person: Person, vendor_id: int) -> None:
 def list_organisations(uow: UnitOfWork) -> list[Organisation]:
     """Every organisation, approved or not: delivery companies, marketplaces, producers, shops (by kind, slug)."""
     return list(uow.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.slug)))
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """One member of an organisation, as the admin's register shows them: no chat ids unless asked for."""
+
+    person_id: int
+    display_name: str
+    role: Role
+    status: ApprovalStatus  # of the person
+    addresses: tuple[str, ...]  # "telegram:123", one per chat identity
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.partition(":")[0] for a in self.addresses))
+
+
+def _member_view(membership: Membership) -> MemberView:
+    person = membership.person
+    addresses = tuple(sorted(i.address for i in person.identities))
+    return MemberView(person.id, person.display_name, Role(membership.role), ApprovalStatus(person.status), addresses)
+
+
+def members_of(uow: UnitOfWork, slug: str) -> list[MemberView]:
+    """The people who act for the organisation `slug`, by display name."""
+    members = [_member_view(m) for m in get_organisation(uow, slug).members]
+    return sorted(members, key=lambda m: (m.display_name.casefold(), m.person_id))
+
+
+def find_member(uow: UnitOfWork, slug: str, who: str) -> Membership:
+    """The membership in `slug` of the person `who` names: their number (`12` or `#12`, as `members_of` lists
+    them), a chat address (`telegram:123`) or their display name if no other member has it."""
+    org = get_organisation(uow, slug)
+    wanted = who.strip()
+    number = wanted.removeprefix("#")
+    found = [
+        m for m in org.members
+        if (number.isdigit() and m.person.id == int(number))
+        or any(i.address == wanted for i in m.person.identities)
+    ]  # fmt: skip
+    if not found and wanted:
+        found = [m for m in org.members if m.person.display_name.casefold() == wanted.casefold()]
+    if len(found) != 1:  # none, or a display name two members share: ask for the number
+        raise MemberNotFound(member=who, organisation=slug)
+    return found[0]
+
+
+def remove_member(uow: UnitOfWork, slug: str, who: str) -> MemberView:
+    """Take a person out of an organisation: from their next message on they no longer act for it."""
+    membership = find_member(uow, slug, who)
+    removed = _member_view(membership)
+    uow.session.delete(membership)
+    uow.session.flush()
+    uow.session.expire(membership.person, ["memberships"])
+    uow.session.expire(membership.organisation, ["members"])
+    return removed

@@ -14,6 +14,8 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from marketplace.media import create_private_file
+
 # Stable constraint names, so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -41,9 +43,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def make_engine(url: str, schema: str | None = None) -> Engine:
     """Engine for `url`; `schema` pins PostgreSQL's search_path (tests use a fresh schema)."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        _, file_url, rest = url.partition("///")
+        path = rest.partition("?")[0] if file_url else ""  # "sqlite://" alone is an in-memory database
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 (in 0700 folders when they are new) before SQLite opens it: orders, addresses
+            # and conversations are read by the marketplace's own user only.
+            create_private_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         # Take the write lock when a transaction starts: a read that later writes (reserve stock)

@@ -73,6 +73,30 @@ class PermissionDenied(MarketplaceError):
     code = "permission_denied"
 
 
+class OrganisationSuspended(PermissionDenied):
+    """The organisation a person would act for is suspended by the cooperative (`organisation`: its name)."""
+
+    code = "organisation_suspended"
+
+
+class OrganisationPending(PermissionDenied):
+    """The organisation a person would act for is not approved yet (`organisation`: its name)."""
+
+    code = "organisation_pending"
+
+
+class AccountSuspended(PermissionDenied):
+    """The person's own account is suspended: they act for no organisation."""
+
+    code = "account_suspended"
+
+
+class MemberNotFound(NotFound):
+    """No member (or more than one) of `organisation` answers to `member` (admin register)."""
+
+    code = "member_not_found"
+
+
 class VendorNotApproved(MarketplaceError):
     code = "vendor_not_approved"
 

@@ -2,7 +2,8 @@
 
 An admin runs `admin_cli.py vendor invite SLUG`, hands the code over by another channel (in person,
 by phone), and the member sends `/link CODE` to the bot. Only a hash of the code is stored; a code
-works once and expires.
+works once and expires. An admin can revoke an organisation's open codes (`vendor revoke-codes SLUG`);
+suspending an organisation revokes them too. A revoked code simply expires at the moment of revocation.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, ForeignKey, String, select
+from sqlalchemy import DateTime, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.accounts import Membership, Organisation, Person, add_member, get_organisation
+from marketplace.accounts import ApprovalStatus, Membership, Organisation, Person, add_member, get_organisation
 from marketplace.clock import utcnow
 from marketplace.db import Base, UnitOfWork
 from marketplace.errors import InvalidLinkCode
@@ -60,10 +61,26 @@ def _aware(moment: datetime) -> datetime:
 
 
 def redeem_link_code(uow: UnitOfWork, person: Person, code: str) -> Membership:
-    """Make `person` a member of the code's organisation. Unknown, used and expired codes look alike."""
+    """Make `person` a member of the code's organisation. Unknown, used, expired and revoked codes look alike,
+    and so do the codes of a suspended organisation (suspending revokes them; this holds even if it did not).
+    A pending organisation's codes work: its members can link before it is approved, and act once it is."""
     link = uow.session.scalar(select(LinkCode).where(LinkCode.code_hash == _hash(code)).with_for_update())
     if link is None or link.used_at is not None or _aware(link.expires_at) < utcnow():
+        raise InvalidLinkCode()
+    if link.organisation.status == ApprovalStatus.SUSPENDED:
         raise InvalidLinkCode()
     link.used_at, link.used_by = utcnow(), person.id
     existing = next((m for m in person.memberships if m.organisation_id == link.organisation_id), None)
     return existing or add_member(uow, person, link.organisation)
+
+
+def revoke_link_codes(uow: UnitOfWork, org: Organisation) -> int:
+    """Make every open (unused, unexpired) code of `org` expire now; how many there were."""
+    now = utcnow()
+    result = uow.session.execute(
+        update(LinkCode)
+        .where(LinkCode.organisation_id == org.id, LinkCode.used_at.is_(None), LinkCode.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

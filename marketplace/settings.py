@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "geneva.toml"
 CONFIG_ENV = "SMARTKET_CONFIG"
+# The demo deployment (`make demo`, `make chat` set it): the terminal chat and its `terminal:` chat ids exist
+# only there, and missing shared secrets are created on the fly. Anywhere else is production.
+DEMO_ENV = "SMARTKET_DEMO"
 SUPPORTED_LANGUAGES = ("fr", "de", "it", "en")
 
 
@@ -109,10 +113,17 @@ class Settings:
     config_path: Path
     database_url_override: str | None = None
     payments: PaymentSettings | None = None
+    demo: bool = False  # SMARTKET_DEMO=1: the demo deployment (see DEMO_ENV)
+    media_folder: Path | None = None  # [marketplace] media_dir; None: <data_dir>/media
 
     @property
     def default_language(self) -> str:
         return self.languages[0]
+
+    @property
+    def media_dir(self) -> Path:
+        """Where local catalog photos live: the only local files a catalog row may name."""
+        return self.media_folder or self.data_dir / "media"
 
     @property
     def database_url(self) -> str:
@@ -182,6 +193,10 @@ def _payments(raw: dict, config_path: Path) -> PaymentSettings | None:
     )
 
 
+def is_demo(env: Mapping[str, str]) -> bool:
+    return env.get(DEMO_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read the deployment file: `path`, else $SMARTKET_CONFIG, else Geneva."""
     env = os.environ if environ is None else environ
@@ -233,6 +248,8 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             config_path=config_path,
             database_url_override=env.get("DATABASE_URL") or None,
             payments=_payments(raw, config_path),
+            media_folder=(config_path.parent / market["media_dir"]).resolve() if market.get("media_dir") else None,
+            demo=is_demo(env),
         )
     except KeyError as exc:
         raise SettingsError(f"{config_path}: missing setting {exc}") from exc

@@ -14,12 +14,20 @@ from checkout.status import OrderStatus
 from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
 from marketplace.settings import Settings
-from payments.models import LegStatus
+from payments.models import HintStatus, LegStatus, LemanTransaction
 from payments.services import legs_of
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def _hinted(uow: UnitOfWork, references: list[str]) -> bool:
+    waiting = (HintStatus.UNVERIFIED, HintStatus.PENDING)
+    query = select(LemanTransaction.id).where(
+        LemanTransaction.reference.in_(references), LemanTransaction.status.in_(waiting)
+    )
+    return uow.session.scalar(query.limit(1)) is not None
 
 
 def cancel_overdue(uow: UnitOfWork, settings: Settings, now: datetime | None = None) -> list[str]:
@@ -43,6 +51,8 @@ def cancel_overdue(uow: UnitOfWork, settings: Settings, now: datetime | None = N
         legs = legs_of(uow, order)
         if any(leg.received > 0 or leg.status != LegStatus.AWAITING for leg in legs):
             continue  # some money is there or on its way: a person decides, not the clock
+        if _hinted(uow, [leg.reference for leg in legs]):
+            continue  # an e-Léman payment announced for it is still being checked on the node
         for leg in legs:
             leg.status = LegStatus.CANCELLED
         for part in order.vendor_orders:

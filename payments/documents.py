@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from checkout.models import Order
+from marketplace.media import private_folder, write_private
 from marketplace.settings import Settings
 from payments.models import LegMethod, PaymentLeg
 from payments.services import cash_due
@@ -38,7 +39,7 @@ def write_payment_documents(
     """Write the files that pay `legs` and describe them. An e-Léman leg gets a QR code only when the
     deployment has an e-Léman shop."""
     folder = payment_folder(settings)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)  # 0700, files 0600: a QR-bill names the customer and their order
     per_part = any(leg.vendor_order_id is not None for leg in legs)
     vendors = {part.id: part.vendor.name for part in order.vendor_orders}
     documents = []
@@ -52,8 +53,8 @@ def write_payment_documents(
 
             bill = make_qr_bill(settings, order, leg, lang)
             png, pdf = folder / f"{stem}-qr-bill.png", folder / f"{stem}-qr-bill.pdf"
-            png.write_bytes(bill.png)
-            pdf.write_bytes(bill.pdf)
+            write_private(png, bill.png)
+            write_private(pdf, bill.pdf)
             documents.append(
                 PaymentDocument(leg.method, leg.amount, leg.currency, bill.reference, png, pdf, vendor, fee_only)
             )
@@ -61,7 +62,7 @@ def write_payment_documents(
             from payments.leman import payment_request, qr_png
 
             png = folder / f"{stem}-leman.png"
-            png.write_bytes(qr_png(payment_request(settings, order, leg)))
+            write_private(png, qr_png(payment_request(settings, order, leg)))
             documents.append(
                 PaymentDocument(leg.method, leg.amount, leg.currency, leg.reference, png, None, vendor, fee_only)
             )

@@ -1,5 +1,6 @@
-"""Payment tables: one leg per way an order is paid (QR-bill in francs, e-Léman, on delivery), and the
-bank files already imported."""
+"""Payment tables: one leg per way an order is paid (QR-bill in francs, e-Léman, on delivery), every credit
+that came in for them (each once, whatever repeats it), the bank files already imported and the e-Léman
+transactions the node told us about."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.models import Amount
@@ -44,8 +45,9 @@ class PaymentLeg(Base):
     # What the payer's bank or wallet sends back with the money (QRR, RF..., or the order reference).
     reference: Mapped[str] = mapped_column(String(40), unique=True)
     status: Mapped[str] = mapped_column(String(12), default=LegStatus.AWAITING)
+    # The sum of the `counted` parts of its credits (payment_credits), kept here so reading a leg needs no sum.
     received: Mapped[Decimal] = mapped_column(Amount, default=Decimal("0.00"))
-    # The bank entry or blockchain transaction that paid it: the same one counted once.
+    # Before payment_credits (0008): the first credit that paid it. No longer written.
     external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -65,15 +67,88 @@ class BankImport(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class HintStatus(enum.StrEnum):
+    """Where an e-Léman transaction hash stands. A webhook or the node's list only hints at a payment; the
+    node's answer for that hash decides."""
+
+    UNVERIFIED = "unverified"  # to look up on the node (again, after the node could not be reached)
+    PENDING = "pending"  # the node knows it, not final yet: looked up again later
+    COMPLETED = "completed"  # final on the node and recorded as a credit
+    REFUSED = "refused"  # the node contradicts the hint (forged, another wallet, unknown transaction)
+
+
+class HintOrigin(enum.StrEnum):
+    WEBHOOK = "webhook"  # a signed webhook: its claims must agree with the node
+    NODE = "node"  # the node's own list of the wallet's transactions: nothing to compare
+
+
 class LemanTransaction(Base):
-    """Every e-Léman transaction the node told us about (webhook or polling), once per hash."""
+    """Every e-Léman transaction hash we were told about (webhook or polling), once per hash, with what the
+    hint claimed and where its check on the node stands."""
 
     __tablename__ = "leman_transactions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tx_hash: Mapped[str] = mapped_column(String(120), unique=True)
-    status: Mapped[str] = mapped_column(String(12))  # pending, completed
+    status: Mapped[str] = mapped_column(String(12))  # a HintStatus
+    origin: Mapped[str] = mapped_column(String(8), default=HintOrigin.WEBHOOK)
+    # What the webhook claimed (empty / 0 for a hint from the node's list).
+    completed_claimed: Mapped[bool] = mapped_column(default=False)
     reference: Mapped[str] = mapped_column(String(60))
     amount: Mapped[Decimal] = mapped_column(Amount)
     sender: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Looking it up on the node: how often, when next, why the last try did not settle it.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CreditSource(enum.StrEnum):
+    BANK = "bank"  # a credit in a camt.054 / camt.053 file
+    LEMAN = "leman"  # an e-Léman transaction, final on the node
+    CASH = "cash"  # collected by a courier
+    LEGACY = "legacy"  # recorded before payment_credits existed (migration 0008)
+
+
+class RefundReason(enum.StrEnum):
+    OVERPAID = "overpaid"  # more than the leg asked: the surplus
+    OTHER_CURRENCY = "other_currency"  # not the leg's currency: all of it
+    CANCELLED = "cancelled"  # the order (or its part) is cancelled: all of it
+    ALREADY_PAID = "already_paid"  # the leg was already paid: all of it
+    UNKNOWN_REFERENCE = "unknown_reference"  # no leg has this reference: someone must look
+
+
+class RefundStatus(enum.StrEnum):
+    NONE = ""
+    DUE = "due"
+    REFUNDED = "refunded"
+
+
+class PaymentCredit(Base):
+    """Money that came in, once per (source, stable id): a bank entry, an e-Léman transaction, cash. The part
+    that pays its leg is `counted`; what must go back to the payer is `refund_amount`, listed for an admin."""
+
+    __tablename__ = "payment_credits"
+    __table_args__ = (UniqueConstraint("source", "credit_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(8))  # a CreditSource
+    # The bank's reference for the entry, the entry reference, a hash of its content; the transaction hash.
+    credit_key: Mapped[str] = mapped_column(String(100))
+    leg_id: Mapped[int | None] = mapped_column(ForeignKey("payment_legs.id", ondelete="SET NULL"), index=True)
+    reference: Mapped[str] = mapped_column(String(60), default="")  # as the payer gave it
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(String(8), default="")
+    counted: Mapped[Decimal] = mapped_column(Amount, default=Decimal("0.00"))
+    refund_amount: Mapped[Decimal] = mapped_column(Amount, default=Decimal("0.00"))
+    refund_reason: Mapped[str] = mapped_column(String(20), default="")  # a RefundReason
+    refund_status: Mapped[str] = mapped_column(String(10), default=RefundStatus.NONE, index=True)
+    # Where a refund goes: the debtor's IBAN or the sender's wallet (never logged).
+    payer: Mapped[str] = mapped_column(String(64), default="")
+    booked_on: Mapped[str] = mapped_column(String(10), default="")  # the bank's booking date
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refund_note: Mapped[str] = mapped_column(String(200), default="")
+
+    leg: Mapped[PaymentLeg | None] = relationship()

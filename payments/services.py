@@ -1,8 +1,11 @@
-"""Payment service layer: open the legs of an order, confirm them exactly once, know when an order is paid.
+"""Payment service layer: open the legs of an order, record the money that comes in exactly once, know when
+an order is paid.
 
 An order is paid in up to two electronic legs (francs by QR-bill, Léman by e-Léman), or in one leg on
-delivery. It counts as paid when every leg is; a leg paid twice (the same bank entry or transaction hash)
-is counted once.
+delivery. Every credit is its own row (`PaymentCredit`), keyed by a stable id per source, so the same bank
+entry or transaction hash seen twice counts once. It counts as paid when every leg is. Money that cannot
+pay a leg (another currency, a cancelled or already paid leg, the surplus of an overpayment) is never
+counted: it is listed to refund and the customer told.
 """
 
 from __future__ import annotations
@@ -12,17 +15,19 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from checkout.models import Order, VendorOrder
 from checkout.payment import PaymentMethod
 from checkout.services import move_part
-from checkout.status import OrderStatus
+from checkout.status import CLOSED, OrderStatus
 from marketplace.accounts import Person
 from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
 from marketplace.money import round_cash
 from marketplace.settings import Settings
-from payments.models import LegMethod, LegStatus, PaymentLeg
+from payments import refunds
+from payments.models import CreditSource, LegMethod, LegStatus, PaymentCredit, PaymentLeg, RefundReason, RefundStatus
 from payments.references import creditor_reference, qrr_reference
 from payments.split import CENT, Leg, VendorShare, split
 
@@ -139,32 +144,121 @@ def legs_of(uow: UnitOfWork, order: Order) -> list[PaymentLeg]:
 
 
 @dataclass(frozen=True)
+class IncomingCredit:
+    """Money that came in for a reference, from one source, under an id that stays the same however often the
+    source repeats it (the same bank entry in a notice and in a statement; the same transaction hash)."""
+
+    source: CreditSource
+    key: str
+    reference: str
+    amount: Decimal
+    currency: str
+    payer: str = ""  # the debtor's IBAN, the sender's wallet: where a refund goes
+    booked_on: str = ""
+
+
+@dataclass(frozen=True)
 class Confirmation:
-    outcome: str  # paid, partial, duplicate, overpaid
-    leg: PaymentLeg
+    outcome: str  # paid, partial, overpaid, refund (all of it goes back: see `reason`), duplicate
+    leg: PaymentLeg | None
     missing: Decimal = ZERO
-    extra: Decimal = ZERO
+    extra: Decimal = ZERO  # what must be refunded
+    reason: str = ""  # a RefundReason when something must be refunded
+    credit: PaymentCredit | None = None
 
 
-def confirm_leg(
-    uow: UnitOfWork, leg: PaymentLeg, amount: Decimal, external_id: str, when: datetime | None = None
+def record_credit(
+    uow: UnitOfWork,
+    leg: PaymentLeg | None,
+    incoming: IncomingCredit,
+    *,
+    settings: Settings | None = None,
+    when: datetime | None = None,
 ) -> Confirmation:
-    """Money arrived for `leg`. The same `external_id` twice is counted once; the order becomes paid when
-    every leg is."""
-    if uow.session.scalar(select(PaymentLeg.id).where(PaymentLeg.external_id == external_id)) is not None:
+    """Record money that came in for `leg` (None: no leg has its reference), once per (source, key).
+
+    Only the part the leg still waits for counts, and only in the leg's currency, for a leg neither paid nor
+    cancelled; the rest is listed to refund and the customer told. The order becomes paid when every leg is."""
+    if incoming.amount <= 0:
+        raise ValueError("a credit is a positive amount")
+    if _credit_known(uow, incoming):
         return Confirmation("duplicate", leg)
-    if leg.status == LegStatus.PAID:
-        return Confirmation("duplicate", leg, extra=amount)
-    leg.received = (leg.received or ZERO) + amount
+    if leg is not None:
+        leg = _locked(uow, leg)
+    reason = _refund_reason(leg, incoming)
+    counted = ZERO
+    if reason is None:
+        assert leg is not None
+        counted = min(incoming.amount, max(leg.amount - leg.received, ZERO))
+        reason = RefundReason.OVERPAID if incoming.amount > counted else None
+    credit = PaymentCredit(
+        source=incoming.source, credit_key=incoming.key, leg_id=leg.id if leg else None,
+        reference=incoming.reference[:60], amount=incoming.amount, currency=incoming.currency, counted=counted,
+        refund_amount=incoming.amount - counted, refund_reason=reason or "",
+        refund_status=RefundStatus.DUE if reason else RefundStatus.NONE, payer=incoming.payer[:64],
+        booked_on=incoming.booked_on[:10], received_at=when or utcnow(),
+    )  # fmt: skip
+    try:
+        with uow.session.begin_nested():  # a concurrent import or webhook recorded it first: counted there
+            uow.session.add(credit)
+            uow.session.flush()
+    except IntegrityError:
+        return Confirmation("duplicate", leg)
+    if credit.refund_amount > 0:
+        refunds.tell_refund_due(uow, credit, settings)
+    if leg is None or counted == 0:
+        return Confirmation("refund", leg, extra=credit.refund_amount, reason=reason or "", credit=credit)
+    leg.received = (leg.received or ZERO) + counted
     missing = leg.amount - leg.received
     if missing > 0:
-        leg.external_id = external_id if leg.external_id is None else leg.external_id
+        if leg.status == LegStatus.PENDING:
+            leg.status = LegStatus.AWAITING  # the payment seen pending was this partial one
         uow.session.flush()
-        return Confirmation("partial", leg, missing=missing)
-    leg.status, leg.external_id, leg.paid_at = LegStatus.PAID, external_id, when or utcnow()
+        return Confirmation("partial", leg, missing=missing, credit=credit)
+    leg.status, leg.paid_at = LegStatus.PAID, when or utcnow()
     uow.session.flush()
     _settle(uow, leg.order)
-    return Confirmation("overpaid" if missing < 0 else "paid", leg, extra=-missing if missing < 0 else ZERO)
+    outcome = "overpaid" if reason else "paid"
+    return Confirmation(outcome, leg, extra=credit.refund_amount, reason=reason or "", credit=credit)
+
+
+def _credit_known(uow: UnitOfWork, incoming: IncomingCredit) -> bool:
+    return (
+        uow.session.scalar(
+            select(PaymentCredit.id).where(
+                PaymentCredit.source == incoming.source, PaymentCredit.credit_key == incoming.key
+            )
+        )
+        is not None
+    )
+
+
+def _locked(uow: UnitOfWork, leg: PaymentLeg) -> PaymentLeg:
+    """The leg re-read under a row lock (PostgreSQL), so two credits for it add up instead of overwriting."""
+    return uow.session.scalars(
+        select(PaymentLeg).where(PaymentLeg.id == leg.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def _refund_reason(leg: PaymentLeg | None, incoming: IncomingCredit) -> RefundReason | None:
+    """Why none of this credit can pay the leg (None: it can, up to what the leg still waits for)."""
+    if leg is None:
+        return RefundReason.UNKNOWN_REFERENCE
+    if incoming.currency != leg.currency:
+        return RefundReason.OTHER_CURRENCY
+    if leg_cancelled(leg):
+        return RefundReason.CANCELLED
+    if leg.status == LegStatus.PAID:
+        return RefundReason.ALREADY_PAID
+    return None
+
+
+def leg_cancelled(leg: PaymentLeg) -> bool:
+    """A leg for a cancelled (or refunded) order, or for a vendor order that is: nothing is to be paid any more."""
+    if leg.status == LegStatus.CANCELLED:
+        return True
+    parts = [p for p in leg.order.vendor_orders if leg.vendor_order_id in (None, p.id)]
+    return bool(parts) and all(OrderStatus(p.status) in CLOSED for p in parts)
 
 
 def _settle(uow: UnitOfWork, order: Order) -> None:
@@ -203,13 +297,14 @@ def cash_due(order: Order) -> tuple[Decimal, Decimal]:
     return round_cash(order.total)
 
 
-def confirm_on_delivery(uow: UnitOfWork, courier: Person, order: Order) -> Confirmation | None:
-    """The courier collected the money (`/delivered ORDER paid`)."""
+def confirm_on_delivery(uow: UnitOfWork, courier: Person, order: Order) -> Confirmation | None:  # noqa: ARG001
+    """The courier collected the money (`/delivered ORDER paid`): the leg's amount, once per leg whoever
+    confirms it. The 5-centime rounding is the order's own line, not a payment to refund."""
     leg = next((leg for leg in legs_of(uow, order) if leg.method == LegMethod.ON_DELIVERY), None)
     if leg is None:
         return None
-    collected, _ = cash_due(order)
-    return confirm_leg(uow, leg, max(collected, leg.amount), f"cash:{order.number}:{courier.id}")
+    incoming = IncomingCredit(CreditSource.CASH, f"leg:{leg.id}", leg.reference, leg.amount, leg.currency)
+    return record_credit(uow, leg, incoming)
 
 
 def vendor_breakdown(order: Order) -> list[tuple[VendorOrder, Decimal, Decimal]]:

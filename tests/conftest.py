@@ -33,6 +33,22 @@ hypothesis_settings.register_profile(
 )
 if os.environ.get("CI") == "true":
     hypothesis_settings.load_profile("ci")
+# Hostile input through every adapter (tests/integration/test_hostile_input.py, tests/e2e/test_hostile_rest.py):
+# a bounded budget in `make test`, a long one in `make fuzz` (HYPOTHESIS_PROFILE=fuzz); tests/support/hostile.py.
+hypothesis_settings.register_profile(
+    "hostile",
+    max_examples=50,
+    deadline=None,
+    derandomize=os.environ.get("CI") == "true",
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
+        HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much,
+    ],
+)  # fmt: skip
+hypothesis_settings.register_profile("fuzz", hypothesis_settings.get_profile("hostile"), max_examples=2000)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    hypothesis_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ understood by Rasa (`dialogues/actions/vendor.py`) and any later entry point onl
 
 A vendor member only ever reaches their own vendor's products and orders: the matcher never looks
 beyond them, and every change is checked again by the permission guard and written to the audit log.
+Every operation here starts with the rights check of `marketplace.accounts` (`vendor_of` or
+`ensure_may_act_for`): nobody acts for a suspended or pending vendor, nor while their own account is suspended.
 """
 
 from __future__ import annotations
@@ -29,9 +31,8 @@ from catalog.text import fold, tokens
 from checkout.models import VendorOrder
 from checkout.services import change_status
 from checkout.status import AT_VENDOR, TRANSITIONS, OrderStatus
-from marketplace.accounts import Organisation, Person, Role, ensure_may_act_for
+from marketplace.accounts import Organisation, Person, Role, acting_for, ensure_may_act_for
 from marketplace.db import UnitOfWork
-from marketplace.errors import NotLinked
 from payments.services import payment_state
 
 CANDIDATES_SHOWN = 5  # own products offered to choose from when a name is not exact
@@ -40,11 +41,10 @@ FUZZY_FLOOR = 60  # rapidfuzz WRatio below which a product is not offered as a c
 
 
 def vendor_of(person: Person) -> Organisation:
-    """The vendor this person acts for; `NotLinked` when they are no vendor's member (yet)."""
-    membership = next((m for m in person.memberships if m.role == Role.VENDOR_MEMBER), None)
-    if membership is None:
-        raise NotLinked()
-    return membership.organisation
+    """The vendor this person acts for, through the rights check every vendor operation passes: `NotLinked`
+    when they are no vendor's member (yet), a refusal naming the vendor while it is suspended or pending, and
+    `AccountSuspended` while the person is."""
+    return acting_for(person, Role.VENDOR_MEMBER)
 
 
 # --- which of my products? --------------------------------------------------------------------

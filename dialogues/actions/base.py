@@ -18,10 +18,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bootstrap import App, build_app
-from bot.addresses import parse_chat_address
+from bot.addresses import sender_address
 from marketplace.accounts import Person, person_for_chat
 from marketplace.db import UnitOfWork
-from marketplace.errors import InvalidInput, MarketplaceError
+from marketplace.errors import MarketplaceError
 from marketplace.i18n import (
     error_message,
     format_chf,
@@ -43,12 +43,10 @@ def marketplace() -> App:
 
 
 def chat_address(sender_id: str) -> str:
-    """Bots send `telegram:<id>` / `matrix:@user:server`; anything else is a terminal or test user."""
-    try:
-        parse_chat_address(sender_id)
-        return sender_id
-    except InvalidInput:
-        return f"terminal:{sender_id}"
+    """The sender's chat address as our bots build it (`telegram:<id>`, `matrix:@user:server`, and
+    `terminal:<name>` in the demo deployment only). Any other id raises UnknownSender before anyone is
+    looked up or created (the action server refuses such calls before any action runs, too)."""
+    return sender_address(sender_id, demo=marketplace().settings.demo)
 
 
 EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for an intent triggered over its HTTP API (trigger_intent)
@@ -62,8 +60,8 @@ def typed_text(tracker: Tracker) -> str:
 
 
 def metadata_language(tracker: Tracker) -> str | None:
-    metadata = tracker.latest_message.get("metadata") or {}
-    lang = str(metadata.get("language") or "")[:2].lower()
+    metadata = tracker.latest_message.get("metadata")  # what the channel's caller sent: any JSON
+    lang = str(metadata.get("language") or "")[:2].lower() if isinstance(metadata, dict) else ""
     return lang if lang in SUPPORTED_LANGUAGES else None
 
 
@@ -179,7 +177,8 @@ class MarketplaceAction(Action):
 
     def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         app = marketplace()
-        reply = Reply(dispatcher, app.settings.default_language)
+        # The channel's language until the person is known (an unknown sender is refused in it).
+        reply = Reply(dispatcher, resolve_language(app.settings.languages, platform=metadata_language(tracker)))
         events: list[EventType] = []
         try:
             with app.db.uow() as uow:

@@ -2,18 +2,28 @@
 place the order and hand over its payment documents, answer a question asked in the middle.
 
 Every rule (slots offered, payment options, the preview that is what the order charges, the payment
-documents) is the checkout flow's, `checkout.flow`; these actions call it and render.
+documents) is the checkout flow's, `checkout.flow`; these actions call it and render. The summary carries the
+fingerprint of what it shows, and the order is placed only with that fingerprint back (`place_checkout`).
 """
 
 from __future__ import annotations
 
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 
-from checkout.flow import offered_slots, payment_options, place_checkout, preview_checkout
+from checkout.flow import CheckoutNotConfirmed, offered_slots, payment_options, place_checkout, preview_checkout
 from dialogues.actions.base import MarketplaceAction, Reply, Turn
-from dialogues.actions.checkout_form import FORM_SLOTS, checkout_choice, local_amount
+from dialogues.actions.checkout_form import (
+    FORM_SLOTS,
+    SUMMARY_KEY,
+    checkout_choice,
+    checkout_now,
+    chosen_checkout,
+    cleared_by,
+    local_amount,
+    shown_summary,
+)
 from dialogues.actions.shopping import basket_summary, payload
-from marketplace.errors import MarketplaceError, SlotFull
+from marketplace.errors import MarketplaceError
 from payments.documents import PaymentDocument
 from payments.models import LegMethod
 
@@ -22,8 +32,8 @@ class AskAction(MarketplaceAction):
     """Asks for one slot of the checkout form, with buttons."""
 
     def on_error(self, error: MarketplaceError) -> list[EventType]:
-        # The chosen delivery slot filled up or passed its cut-off since it was chosen: ask for another.
-        return [SlotSet("time_slot", None)] if isinstance(error, SlotFull) else []
+        # A choice no longer offered (the slot filled up or passed its cut-off since it was chosen): ask again.
+        return [SlotSet(slot, None) for slot in cleared_by(error)]
 
 
 class ActionAskDeliveryMode(AskAction):
@@ -50,7 +60,8 @@ class ActionAskTimeSlot(AskAction):
 
     def handle(self, turn: Turn) -> list[EventType]:
         slots = turn.tracker.get_slot
-        offered = offered_slots(turn.uow, turn.app.settings, slots("delivery_mode"), slots("postal_code"))
+        settings, now = turn.app.settings, checkout_now(turn.app)
+        offered = offered_slots(turn.uow, settings, slots("delivery_mode"), slots("postal_code"), now)
         if not offered:  # every slot serving this postal code is full for the coming days
             turn.reply.say("reply.checkout.no_slot")
             turn.reply.button("button.pickup", payload("choose_delivery", delivery_mode="pickup"))
@@ -68,7 +79,8 @@ class ActionAskPaymentMethod(AskAction):
 
     def handle(self, turn: Turn) -> list[EventType]:
         reply = turn.reply
-        options = payment_options(turn.uow, turn.app.settings, turn.person, checkout_choice(turn.tracker))
+        choice = checkout_choice(turn.tracker)
+        options = payment_options(turn.uow, turn.app.settings, turn.person, choice, checkout_now(turn.app))
         currency = turn.app.settings.local_currency.name
         reply.say(
             "reply.checkout.ask_payment",
@@ -86,7 +98,8 @@ class ActionAskOrderConfirmed(AskAction):
 
     def handle(self, turn: Turn) -> list[EventType]:
         reply, settings = turn.reply, turn.app.settings
-        preview = preview_checkout(turn.uow, settings, turn.person, turn.lang, checkout_choice(turn.tracker))
+        choice, now = chosen_checkout(turn.tracker), checkout_now(turn.app)
+        preview = preview_checkout(turn.uow, settings, turn.person, turn.lang, choice, now)
         choice, currency = preview.choice, settings.local_currency.name
         reply.say("reply.checkout.summary")
         basket_summary(reply, preview.basket, currency)
@@ -107,7 +120,15 @@ class ActionAskOrderConfirmed(AskAction):
             )
         reply.button("button.confirm", "/affirm")
         reply.button("button.cancel", "/deny")
+        send_summary(reply, preview.fingerprint)
         return []
+
+
+def send_summary(reply: Reply, fingerprint: str) -> None:
+    """Send the summary now, marked with the fingerprint of what it shows: Rasa keeps the mark with the
+    message in the conversation (no channel shows it), and a « yes » confirms what that summary showed."""
+    reply.dispatcher.utter_message(text="\n".join(reply.lines), buttons=reply.buttons, **{SUMMARY_KEY: fingerprint})
+    reply.lines, reply.buttons = [], []
 
 
 class ActionSubmitOrder(MarketplaceAction):
@@ -122,7 +143,15 @@ class ActionSubmitOrder(MarketplaceAction):
         if not slots("order_confirmed"):
             turn.reply.say("reply.checkout.cancelled")
             return reset
-        placed = place_checkout(turn.uow, turn.app.settings, turn.person, turn.lang, checkout_choice(turn.tracker))
+        placed = place_checkout(
+            turn.uow,
+            turn.app.settings,
+            turn.person,
+            turn.lang,
+            chosen_checkout(turn.tracker),
+            checkout_now(turn.app),
+            confirmed=shown_summary(turn.tracker),
+        )
         reply = turn.reply
         reply.say("reply.checkout.placed", number=placed.number, total=reply.chf(placed.total))
         reply.say("reply.checkout.next_steps")
@@ -130,8 +159,14 @@ class ActionSubmitOrder(MarketplaceAction):
             render_payment_document(reply, document, turn.app.settings.local_currency.name)
         return reset
 
-    def on_error(self, _error: MarketplaceError) -> list[EventType]:
-        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+    def on_error(self, error: MarketplaceError) -> list[EventType]:
+        cleared = cleared_by(error)
+        if cleared or isinstance(error, CheckoutNotConfirmed):
+            # A choice no longer offered, or a summary not confirmed as it is now: nothing is placed, the other
+            # choices stand and the form comes back to ask again what must be, then shows the summary.
+            unset = {"order_confirmed": None} | cleared
+            return [SlotSet(slot, None) for slot in unset] + [ActiveLoop("checkout_form")]
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]  # the basket itself must change: start again
 
 
 def render_payment_document(reply: Reply, document: PaymentDocument, currency: str) -> None:

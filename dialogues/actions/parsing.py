@@ -211,20 +211,46 @@ DAY_WORDS = {
 }
 
 
+# A date written out: "2026-11-25", or "25.11.2026" / "25.11." / "25/11" as people in Switzerland write it.
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+SWISS_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})(?:[./](\d{4}|\d{2})?)?(?!\d)(?!\s*(?:h|uhr)\b)", re.IGNORECASE)
+
+
+def _written_date(text: str, today: date) -> tuple[date | None, str]:
+    """The date written in `text` (a year left out is this one), and the text without it; (None, text) if none.
+    A date that does not exist ("1999-02-30") is still a date: it just matches no offered slot."""
+    match = ISO_DATE.search(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        match = SWISS_DATE.search(text)
+        if not match or not (1 <= int(match[1]) <= 31 and 1 <= int(match[2]) <= 12):  # "um 17.30": an hour
+            return None, text
+        day, month = int(match[1]), int(match[2])
+        year = int(match[3]) if match[3] else today.year
+        year += 2000 if year < 100 else 0
+    rest = text[: match.start()] + " " + text[match.end() :]
+    try:
+        return date(year, month, day), rest
+    except ValueError:
+        return date.min, rest
+
+
 def parse_time_slot(text: str | None, offered: list[str], today: date) -> str | None:
-    """Pick one of `offered` from free text: a day word and/or an hour ("17h", "5pm", "um 17")."""
+    """Pick one of `offered` from free text: a day (a word like "demain", or a date) and/or an hour ("17h",
+    "5pm", "um 17"). Never another day than the one written: a past or far date matches nothing."""
     if not text or not offered:
         return None
     if text.strip() in offered:
         return text.strip()
+    day, text = _written_date(text, today)
     folded = fold(text)
-    day = None
     for offset, words in DAY_WORDS.items():
-        if any(w in folded for w in words):
+        if day is None and any(w in folded for w in words):
             day = today + timedelta(days=offset)
             break
     hour = None
-    match = re.search(r"\b(\d{1,2})\s*(?:h|uhr|:00|pm|am)?\b", folded)
+    match = re.search(r"\b(\d{1,2})\s*(?:h(?:\d\d)?|uhr|[:.]\d\d|pm|am)?\b", folded)
     if match:
         hour = int(match[1])
         if "pm" in folded[match.start() : match.end() + 1] and hour < 12:

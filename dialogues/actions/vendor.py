@@ -16,7 +16,7 @@ from dialogues.actions.base import MarketplaceAction, Turn
 from dialogues.actions.basket_requests import message_text, plain_basket_request, states_stock
 from dialogues.actions.parsing import parse_amount, parse_quantity
 from dialogues.actions.shopping import MAX_TEXT, carry_out, payload
-from marketplace.errors import NotLinked
+from marketplace.errors import NotLinked, PermissionDenied
 from marketplace.i18n import unit_label
 from work.vendors import OwnProductMatch, match_own_product, open_orders, set_price, set_stock, vendor_of
 
@@ -24,7 +24,7 @@ from work.vendors import OwnProductMatch, match_own_product, open_orders, set_pr
 def own_product(turn: Turn, intent: str, **entities: str) -> ProductView | None:
     """The speaker's own product this message is about; else None, having asked which one (each button
     repeats `intent` with the product's SKU, which the matcher takes as exact)."""
-    vendor_of(turn.person)  # someone who is no vendor's member is told how to link, whatever they said
+    vendor_of(turn.person)  # the rights check: told how to link, or that their vendor is suspended
     named = turn.entity("product")
     typed = "" if turn.text.startswith("/") else turn.text[:MAX_TEXT]  # a button payload is no product name
     # The NLU's product words first ("miel"), then the whole message ("12 pots de miel d'acacia").
@@ -46,12 +46,13 @@ def own_product(turn: Turn, intent: str, **entities: str) -> ProductView | None:
 
 
 def shop_instead(turn: Turn) -> list[EventType] | None:
-    """For someone who is no vendor's member, a basket request taken for a stock or price update is carried out as
-    the basket request it is; None otherwise (a member's update, or a refusal to come)."""
+    """For someone who may not act as a vendor (no vendor's member, or a suspended one's), a basket request taken
+    for a stock or price update is carried out as the basket request it is; None otherwise (a member's update,
+    or a refusal to come: `own_product` then says why, naming a suspended vendor)."""
     try:
         vendor_of(turn.person)
         return None
-    except NotLinked:
+    except (NotLinked, PermissionDenied):
         pass
     if states_stock(message_text(turn)):  # « j'ai encore 12 pots de miel »: not a purchase, whoever says it
         return None

@@ -8,10 +8,18 @@ Rasa runs every NLU component on it before its RegexMessageHandler overrides the
 payload is unpacked by that same Rasa code and handed to the processor as the message's parse data, so
 the turn goes on exactly as before (same text, metadata, slot extraction, policies) minus the NLU work.
 Typed text, and payloads naming an intent the domain does not know, still go through the pipeline.
+
+Who may post: only a process holding the channel secret (the bot process, or a local script that reads
+it), sent in the `X-Smartket-Channel-Secret` header; Rasa gets it in $SMARTKET_CHANNEL_SECRET and refuses
+to start without it. A request without it gets 401, a wrong one 403, and nothing is processed. `GET
+/webhooks/rest/status` tells whether a model is loaded (the bots' readiness check; Rasa's own `/status`
+belongs to its HTTP API, which stays off unless an admin turns it on).
 """
 
 from __future__ import annotations
 
+import hmac
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,12 +29,17 @@ from rasa.core.channels.rest import RestInput
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from sanic import response
+from sanic.request import Request
 
 DOMAIN_FILE = Path(__file__).resolve().parent.parent / "domain.yml"  # dialogues/domain.yml
 # Named as the entities' extractor, so a tracker shows which path parsed a message.
 EXTRACTOR = "ButtonRestInput"
+SECRET_ENV = "SMARTKET_CHANNEL_SECRET"
+SECRET_HEADER = "X-Smartket-Channel-Secret"
 
 
 def payload_parse_data(text: str, domain: Domain) -> dict[str, Any] | None:
@@ -40,15 +53,27 @@ def payload_parse_data(text: str, domain: Domain) -> dict[str, Any] | None:
     return message.as_dict(only_output_properties=True)
 
 
+def secret_refusal(provided: str | None, secret: bytes) -> int | None:
+    """The HTTP status refusing a request that carries `provided` as its secret (401 none, 403 wrong);
+    None lets it in. Compared in constant time."""
+    if not provided:
+        return 401
+    return None if hmac.compare_digest(provided.encode(), secret) else 403
+
+
 class ButtonRestInput(RestInput):
-    """Same name and URL as Rasa's `rest` channel (`/webhooks/rest/webhook`)."""
+    """Same name and URL as Rasa's `rest` channel (`/webhooks/rest/webhook`), for holders of the secret."""
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
-    def __init__(self, domain_file: str | None = None) -> None:
+    def __init__(self, domain_file: str | None = None, secret: str | None = None) -> None:
         self.domain = Domain.load(domain_file or str(DOMAIN_FILE))
+        secret = secret if secret is not None else os.environ.get(SECRET_ENV, "")
+        if not secret.strip():
+            raise RasaException(f"{SECRET_ENV} is not set: the REST channel accepts no message without a secret")
+        self.secret = secret.strip().encode()
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> ButtonRestInput:
@@ -60,4 +85,23 @@ class ButtonRestInput(RestInput):
                 message.parse_data = payload_parse_data(message.text or "", self.domain)
             return await on_new_message(message)
 
-        return super().blueprint(handle)
+        webhook = super().blueprint(handle)
+
+        # Blueprint middleware runs for this blueprint's routes only, before their handler.
+        @webhook.middleware("request")
+        async def require_secret(request: Request) -> Any:
+            if request.method in ("GET", "HEAD"):  # the health and readiness checks say nothing of anyone
+                return None
+            status = secret_refusal(request.headers.get(SECRET_HEADER), self.secret)
+            if status is None:
+                return None
+            error = "no channel secret" if status == 401 else "wrong channel secret"
+            return response.json({"error": error}, status=status)
+
+        @webhook.route("/status", methods=["GET"])
+        async def status(request: Request) -> Any:
+            agent = getattr(request.app.ctx, "agent", None)
+            ready = agent is not None and agent.is_ready()
+            return response.json({"ready": ready}, status=200 if ready else 503)
+
+        return webhook

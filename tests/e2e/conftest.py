@@ -1,5 +1,9 @@
 """One real stack per test session: the demo catalog in SQLite, the action server and a Rasa server
-with the trained model (loading a model takes Rasa about 45 s, so it is started once)."""
+with the trained model (loading a model takes Rasa about 45 s, so it is started once).
+
+The stack runs as a production deployment would (no demo: no terminal chat ids), with the shared secrets
+made as `admin_cli.py rasa secrets` makes them, and Rasa's HTTP API on behind its token so that tests can
+read trackers and call /model/parse (`make rasa` serves it so too); the clients hold the secret and token."""
 
 from __future__ import annotations
 
@@ -20,8 +24,10 @@ from catalog.services import CatalogSearch
 from demo import load_demo
 from dialogues.runtime import Servers
 from marketplace import migrate
+from marketplace.accounts import add_member, get_organisation, person_for_chat
 from marketplace.db import Database
 from marketplace.linking import create_link_code
+from marketplace.secrets import ensure_secrets
 from marketplace.settings import DEFAULT_CONFIG, Settings, load_settings
 
 
@@ -35,12 +41,21 @@ def free_port() -> int:
 class Stack:
     settings: Settings
     db: Database
-    rasa: RasaClient
+    rasa: RasaClient  # holds the channel secret and the API token
+    servers: Servers
     _senders = count(1)
 
     def new_sender(self) -> str:
         """A fresh Telegram user for each conversation, so tests never share a basket."""
         return f"telegram:{880000 + next(self._senders)}"
+
+    def new_member(self, vendor: str) -> str:
+        """A fresh Telegram user who is a member of `vendor` (as `/link` makes them)."""
+        sender = self.new_sender()
+        with self.db.uow() as uow:
+            add_member(uow, person_for_chat(uow, sender), get_organisation(uow, vendor))
+            uow.commit()
+        return sender
 
 
 @dataclass
@@ -74,10 +89,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     db = Database(url)
     migrate.upgrade(db)
     with db.uow() as uow:
-        load_demo(uow)
+        load_demo(uow, chat_accounts=False)
         uow.commit()
-    with Servers(settings, rasa_port=free_port(), actions_port=free_port(), log_dir=data / "logs") as servers:
-        yield Stack(settings, db, RasaClient(servers.rasa_url, timeout=60))
+    ensure_secrets(data)
+    servers = Servers(settings, rasa_port=free_port(), actions_port=free_port(), log_dir=data / "logs", api=True)
+    with servers:
+        yield Stack(settings, db, servers.client(timeout=60), servers)
     db.dispose()
 
 

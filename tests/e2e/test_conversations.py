@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -114,7 +113,7 @@ NOT_A_DEAD_END = ("reply.search.none", "reply.product.unknown", "reply.out_of_sc
 def test_rasa_understands_and_calls_our_action_server(stack):
     parsed = stack.rasa.parse("je cherche du miel bio")
     assert parsed["intent"]["name"] == "search_product"
-    answer = stack.rasa.send("terminal:probe", "je cherche du miel", {"language": "fr"})
+    answer = stack.rasa.send(stack.new_sender(), "je cherche du miel", {"language": "fr"})
     # Only the action server can know the catalog: honeys, each with its button.
     products = assert_a_list_of(stack, answer[0].text, [(b.title, b.payload) for b in answer[0].buttons], "fr")
     assert "Miel de forêt" in [p.names["fr"] for p in products]
@@ -124,9 +123,7 @@ def test_rasa_understands_and_calls_our_action_server(stack):
 def test_a_pressed_button_skips_nlu_but_keeps_its_metadata(stack):
     sender = stack.new_sender()
     stack.rasa.send(sender, '/search_product{"product": "miel"}', {"language": "de", "channel": "telegram"})
-    with urllib.request.urlopen(f"{stack.rasa.url}/conversations/{sender}/tracker") as response:
-        tracker = json.load(response)
-    pressed = tracker["latest_message"]
+    pressed = stack.rasa.tracker(sender)["latest_message"]
     assert pressed["intent"] == {"name": "search_product", "confidence": 1.0}
     # Parsed by our REST channel (rasa_channels.py), not by the NLU pipeline's RegexMessageHandler.
     assert [(e["entity"], e["value"], e.get("extractor")) for e in pressed["entities"]] == [
@@ -135,8 +132,7 @@ def test_a_pressed_button_skips_nlu_but_keeps_its_metadata(stack):
     assert pressed["metadata"]["language"] == "de"
     typed_answer = stack.rasa.send(sender, "ich suche Honig", {"language": "de"})
     assert typed_answer[0].text.splitlines()[0] == translate("reply.search.found", "de", count=5)
-    with urllib.request.urlopen(f"{stack.rasa.url}/conversations/{sender}/tracker") as response:
-        typed = json.load(response)["latest_message"]
+    typed = stack.rasa.tracker(sender)["latest_message"]
     assert typed["intent"]["name"] == "search_product"
     assert "ButtonRestInput" not in {e.get("extractor") for e in typed["entities"]}
 
@@ -240,7 +236,8 @@ def test_a_question_in_the_middle_of_checkout_then_back_to_it(stack, french):
 
 def test_a_vendor_updates_stock_by_sentence_for_own_products_only(stack):
     before_other = stock_of(stack, "fromagerie-de-la-seymaz", "SEY-GRU-1")
-    answer = stack.rasa.send("terminal:abeilles-du-saleve", "j'ai encore 12 pots de miel d'acacia", {"language": "fr"})
+    member = stack.new_member("abeilles-du-saleve")
+    answer = stack.rasa.send(member, "j'ai encore 12 pots de miel d'acacia", {"language": "fr"})
     assert answer[0].text == "Stock de « Miel d'acacia » : 12 (250 g)."
     assert stock_of(stack, "abeilles-du-saleve", "ABE-MIEL-4") == 12
     assert stock_of(stack, "fromagerie-de-la-seymaz", "SEY-GRU-1") == before_other

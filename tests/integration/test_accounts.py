@@ -63,3 +63,17 @@ def test_vendors_change_stock_and_price_of_their_own_products_only(app, shop):
             set_price(uow, farmer, shop["eggs"], Decimal("6.555"))
         with pytest.raises(InvalidQuantity):
             set_stock(uow, farmer, shop["eggs"], Decimal(-1))
+
+
+def test_work_roles_count_only_while_the_person_and_the_organisation_are_approved(app):
+    from marketplace.accounts import ApprovalStatus, set_organisation_status
+
+    with app.db.uow() as uow:
+        farmer = person_for_chat(uow, "telegram:8")
+        add_member(uow, farmer, add_organisation(uow, "ferme", "Ferme", OrganisationKind.PRODUCER))
+        set_organisation_status(uow, "ferme", ApprovalStatus.SUSPENDED)
+        assert roles_of(farmer) == {Role.CONSUMER}
+        set_organisation_status(uow, "ferme", ApprovalStatus.APPROVED)
+        assert roles_of(farmer) == {Role.CONSUMER, Role.VENDOR_MEMBER}
+        farmer.status, farmer.is_admin = ApprovalStatus.SUSPENDED, True
+        assert roles_of(farmer) == {Role.CONSUMER}

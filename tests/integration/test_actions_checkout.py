@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from sqlalchemy import select
 
 from bootstrap import App
@@ -35,6 +35,7 @@ from tests.support.actions import (  # noqa: F401
     CHECKOUT_FORM,
     Outcome,
     basket_of,
+    bot_uttered,
     chf,
     orders_of,
     run,
@@ -43,16 +44,31 @@ from tests.support.actions import (  # noqa: F401
     tomatoes_and_wine,
     tracker,
 )
+from tests.support.clock import ManualClock
 
 pytestmark = pytest.mark.usefixtures("served")
 
-SLOT = "2026-11-25 17:00-19:00"
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Europe/Zurich"))  # a Monday morning, by the served clock
+SLOT = "2026-11-25 17:00-19:00"  # Wednesday evening: a configured window offered on Monday
 FORM_RESET = [SlotSet(slot, None) for slot in CHECKOUT_FORM]
 CONFIRM_BUTTONS = [("✅ Confirmer", "/affirm"), ("✖ Annuler", "/deny")]
 
 
+@pytest.fixture(autouse=True)
+def clock(served: App) -> ManualClock:  # noqa: F811 (the fixture imported above)
+    """What is offered depends on the day and hour: the actions see NOW, whenever the tests run."""
+    served.clock = ManualClock(NOW.timestamp())
+    return served.clock
+
+
 def local_today() -> date:
-    return datetime.now(ZoneInfo("Europe/Zurich")).date()
+    return NOW.date()
+
+
+def submit_after_summary(slots: dict[str, Any]) -> Outcome:
+    """The « oui » that answers the summary of `slots`, as action_submit_order gets it once the form is done."""
+    said = tracker("oui", "affirm", slots={**slots, "order_confirmed": True}, history=summary_shown(**slots))
+    return run(ActionSubmitOrder(), said)
 
 
 @pytest.fixture
@@ -77,11 +93,17 @@ def courier(app: App) -> None:
 
 
 def form(requested: str, text: str = "", intent: str = "", entities: dict[str, str] | None = None,
-         lang: str | None = "fr", **slots: Any) -> Outcome:  # fmt: skip
-    """One turn of the checkout form's validation while it asks for `requested`."""
+         lang: str | None = "fr", history: list[dict[str, Any]] | None = None, **slots: Any) -> Outcome:  # fmt: skip
+    """One turn of the checkout form's validation while it asks for `requested` (after `history`)."""
     said = tracker(text, intent, entities, lang=lang, slots={"requested_slot": requested, **slots},
-                   active_loop="checkout_form")  # fmt: skip
+                   active_loop="checkout_form", history=history)  # fmt: skip
     return run(ValidateCheckoutForm(), said)
+
+
+def summary_shown(**slots: Any) -> list[dict[str, Any]]:
+    """The events of the summary of `slots` shown to the customer, as Rasa logs them."""
+    summary = run(ActionAskOrderConfirmed(), tracker("", "choose_payment", slots=slots))
+    return [bot_uttered(message) for message in summary.messages]
 
 
 def legs(app: App, number: str) -> dict[str, Decimal]:
@@ -253,7 +275,7 @@ def test_form_all_in_leman_is_refused_when_a_vendor_takes_less() -> None:
 @pytest.mark.usefixtures("basket")
 def test_form_reads_the_confirmation(intent: str, confirmed: bool) -> None:
     chosen = {"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "chf"}
-    done = form("order_confirmed", "oui" if confirmed else "non", intent, **chosen)
+    done = form("order_confirmed", "oui" if confirmed else "non", intent, history=summary_shown(**chosen), **chosen)
     assert done.events == [SlotSet("order_confirmed", confirmed), SlotSet("requested_slot", None)]
 
 
@@ -267,8 +289,7 @@ def test_form_with_an_empty_basket_ends_at_once() -> None:
 
 
 def test_submit_places_the_confirmed_order_and_says_what_to_pay(app: App, basket: dict[str, int]) -> None:
-    slots = {"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "on_delivery", "order_confirmed": True}
-    done = run(ActionSubmitOrder(), tracker("oui", "affirm", slots=slots))
+    done = submit_after_summary({"delivery_mode": "pickup", "time_slot": SLOT, "payment_method": "on_delivery"})
     [order] = orders_of(app)
     assert done.text == (
         f"Merci ! Votre commande {order['number']} est enregistrée. Total : {chf('24.10')}.\n"
@@ -287,9 +308,9 @@ def test_submit_places_the_confirmed_order_and_says_what_to_pay(app: App, basket
 
 @pytest.mark.usefixtures("basket")
 def test_submit_in_francs_sends_the_qr_bill_as_image_and_pdf(app: App) -> None:
-    slots = {"delivery_mode": "delivery", "postal_code": "1205", "time_slot": SLOT, "payment_method": "chf",
-             "order_confirmed": True}  # fmt: skip
-    done = run(ActionSubmitOrder(), tracker("oui", "affirm", slots=slots))
+    done = submit_after_summary(
+        {"delivery_mode": "delivery", "postal_code": "1205", "time_slot": SLOT, "payment_method": "chf"}
+    )
     [order] = orders_of(app)
     assert order["total"] == Decimal("31.10")  # 24.10 of goods and the deployment's 7.00 delivery fee
     assert legs(app, order["number"]) == {"CHF": Decimal("31.10")}
@@ -326,7 +347,8 @@ def test_submit_to_an_unserved_postal_code_is_a_friendly_refusal(app: App, baske
              "order_confirmed": True}  # fmt: skip
     done = run(ActionSubmitOrder(), tracker("oui", "affirm", slots=slots))
     assert done.text == "Nous ne livrons pas à ce numéro postal (9999). Le retrait sur place reste possible."
-    assert done.events == FORM_RESET
+    # The other choices stand: the form comes back for the postal code, then shows the summary.
+    assert done.events == [SlotSet("order_confirmed", None), SlotSet("postal_code", None), ActiveLoop("checkout_form")]
     assert orders_of(app) == [] and basket_of(app) == {basket["tomato"]: 2, basket["wine"]: 1}
     assert stock_of(app, basket["tomato"]) == Decimal(10)
 
@@ -342,7 +364,7 @@ def test_what_the_customer_confirms_is_what_the_order_charges(app: App, method: 
     asked = run(ActionAskPaymentMethod(), tracker("", "choose_delivery", slots=slots))
     slots["payment_method"] = method
     summary = run(ActionAskOrderConfirmed(), tracker("", "choose_payment", slots=slots))
-    placed = run(ActionSubmitOrder(), tracker("oui", "affirm", slots={**slots, "order_confirmed": True}))
+    placed = submit_after_summary(slots)
 
     [order] = orders_of(app)
     assert (order["delivery_fee"], order["total"]) == (Decimal("6.00"), Decimal("30.10"))

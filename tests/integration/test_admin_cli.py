@@ -462,3 +462,60 @@ def test_delivery_zones_slots_pickup_points_and_run(cli: Run) -> None:
 def test_a_missing_deployment_file_is_a_configuration_error(cli: Run, tmp_path: Path) -> None:
     code, out = cli("--config", str(tmp_path / "nowhere.toml"), "stats")
     assert code == 2 and out.startswith("Configuration error:")
+
+
+def test_vendor_members_remove_member_and_revoke_codes(cli: Run, app: App) -> None:
+    """Issue 11: the admin sees who acts for an organisation, takes one out, and revokes its open codes."""
+    from marketplace.errors import InvalidLinkCode, NotLinked
+    from marketplace.linking import create_link_code
+    from work.vendors import vendor_of
+
+    cli("vendor", "add", "rucher", "--name", "Rucher du Salève", "--kind", "producer")
+    cli("vendor", "add", "velo", "--name", "Vélo Livraisons", "--kind", "delivery")
+    with app.db.uow() as uow:
+        codes = [create_link_code(uow, slug)[0] for slug in ("rucher", "rucher", "rucher", "velo", "velo")]
+        addresses = ("telegram:7001", "matrix:@ben:example.org", "telegram:7003")
+        anna, ben, cleo = (person_for_chat(uow, address) for address in addresses)
+        anna.display_name = "Anna"
+        for who, code in ((anna, codes[0]), (ben, codes[1]), (cleo, codes[3])):
+            redeem_link_code(uow, who, code)
+        uow.commit()
+        ids = {"anna": anna.id, "ben": ben.id, "cleo": cleo.id}
+    code, out = cli("vendor", "members", "rucher")
+    assert code == 0 and "Members of Rucher du Salève (approved)" in out
+    assert rows(out) == [
+        [f"#{ids['ben']}", "-", "vendor_member", "approved", "matrix"],
+        [f"#{ids['anna']}", "Anna", "vendor_member", "approved", "telegram"],
+    ]
+    assert "7001" not in out and "@ben" not in out  # no chat ids unless asked for
+    shown = rows(cli("vendor", "members", "rucher", "--show-ids")[1])
+    assert [row[-1] for row in shown] == ["matrix:@ben:example.org", "telegram:7001"]
+    assert rows(cli("vendor", "members", "velo")[1]) == [[f"#{ids['cleo']}", "-", "courier", "approved", "telegram"]]
+
+    assert cli("vendor", "revoke-codes", "rucher") == (0, "1 open link code of rucher revoked.\n")
+    assert cli("vendor", "revoke-codes", "rucher") == (0, "0 open link codes of rucher revoked.\n")
+    with app.db.uow() as uow, pytest.raises(InvalidLinkCode):
+        redeem_link_code(uow, person_for_chat(uow, "telegram:7004"), codes[2])
+
+    assert cli("vendor", "remove-member", "rucher", f"#{ids['anna']}") == (
+        0,
+        f"#{ids['anna']} Anna no longer acts for rucher.\n",
+    )
+    assert cli("vendor", "remove-member", "rucher", "matrix:@ben:example.org")[0] == 0
+    assert rows(cli("vendor", "members", "rucher")[1]) == []
+    with app.db.uow() as uow:  # their next message finds them no vendor's member
+        for address in ("telegram:7001", "matrix:@ben:example.org"):
+            with pytest.raises(NotLinked):
+                vendor_of(person_for_chat(uow, address))
+    assert cli("vendor", "remove-member", "velo", "Anna") == (
+        1,
+        "No member of velo matches “Anna” (give the number shown by “vendor members”).\n",
+    )
+    assert cli("vendor", "members", "nobody") == (1, "I can't find the vendor “nobody”.\n")
+
+    # Suspending a delivery company revokes its open codes too.
+    cli("vendor", "suspend", "velo")
+    assert cli("vendor", "revoke-codes", "velo") == (0, "0 open link codes of velo revoked.\n")
+    with app.db.uow() as uow, pytest.raises(InvalidLinkCode):
+        redeem_link_code(uow, person_for_chat(uow, "telegram:7005"), codes[4])
+    assert rows(cli("vendor", "members", "velo")[1]) == [[f"#{ids['cleo']}", "-", "courier", "approved", "telegram"]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -11,9 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bootstrap import App
-from checkout.delivery import add_slot, add_zone, available_slots
+from catalog.models import Product
+from checkout.delivery import DeliveryModeNotOffered, SlotNotOffered, add_slot, add_zone, available_slots, book_slot
 from checkout.flow import (
+    CheckoutChanged,
+    CheckoutNotConfirmed,
     CheckoutPreview,
+    PaymentNotOffered,
     PaymentPart,
     PlacedCheckout,
     choose_payment,
@@ -24,13 +28,15 @@ from checkout.flow import (
 )
 from checkout.models import Basket, Order
 from checkout.payment import PaymentMethod
-from checkout.services import DeliveryChoice, add_to_basket, get_order
+from checkout.services import DeliveryChoice, add_to_basket, clear_basket, get_order
 from dialogues.actions.checkout_steps import ActionAskOrderConfirmed, ActionSubmitOrder
 from marketplace.accounts import OrganisationKind, add_organisation
+from marketplace.errors import DeliveryNotAvailable, EmptyBasket, MarketplaceError, SlotFull
 from payments.models import LegMethod
 from payments.services import legs_of
 from tests.conftest import make_product, person
-from tests.support.actions import chf, run, served, tracker  # noqa: F401
+from tests.support.actions import bot_uttered, chf, run, served, tracker  # noqa: F401
+from tests.support.clock import ManualClock
 
 D = Decimal
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -65,9 +71,8 @@ MODES = {  # delivery mode -> (choice, delivery fee)
     "delivery in a configured window": (DeliveryChoice("delivery", "1205", EVENING), D("7.00")),
     "pickup": (DeliveryChoice("pickup", "", EVENING), D("0.00")),
 }
-METHODS = {  # payment -> (method, Léman amount given, Léman paid)
+METHODS = {  # payment -> (method, Léman amount given, Léman paid); all in Léman: not for this basket (see below)
     "francs": (PaymentMethod.CHF, None, D("0.00")),
-    "all the Léman accepted": (PaymentMethod.LEMAN, None, D("4.80")),
     "mixed, the most Léman": (PaymentMethod.MIXED, None, D("4.80")),
     "mixed, 3.00 Léman": (PaymentMethod.MIXED, D("3.00"), D("3.00")),
     "on delivery": (PaymentMethod.ON_DELIVERY, None, D("0.00")),
@@ -103,7 +108,9 @@ def test_the_placed_order_charges_exactly_the_preview(
         preview = preview_checkout(uow, settings, buyer, "fr", choice, NOW)
         uow.commit()
     with app.db.uow() as uow:
-        placed = place_checkout(uow, settings, person(uow, shop["consumer"]), "fr", choice, NOW)
+        placed = place_checkout(
+            uow, settings, person(uow, shop["consumer"]), "fr", choice, NOW, confirmed=preview.fingerprint
+        )
         uow.commit()
 
     total = D("24.10") + fee
@@ -146,7 +153,7 @@ def test_a_company_slot_is_previewed_and_charged_at_its_own_fee_and_booked_once(
         assert EVENING in offered_slots(uow, settings, "delivery", "1205", NOW)
         preview: CheckoutPreview = preview_checkout(uow, settings, buyer, "fr", choice, NOW)
         assert [o.remaining for o in available_slots(uow, "1205", NOW, 1)] == [20, 20]  # a preview books nothing
-        placed: PlacedCheckout = place_checkout(uow, settings, buyer, "fr", choice, NOW)
+        placed: PlacedCheckout = place_checkout(uow, settings, buyer, "fr", choice, NOW, confirmed=preview.fingerprint)
         uow.commit()
         assert [o.remaining for o in available_slots(uow, "1205", NOW, 1)] == [20, 19]
     # « 26,30 CHF en francs » shown, 25.30 on the QR-bill: the bug of issue 9.
@@ -166,7 +173,8 @@ def test_paid_on_delivery_the_document_is_the_cash_to_have_ready(app: App, shop:
         buyer = person(uow, shop["consumer"])
         add_to_basket(uow, buyer, shop["tomato"], D("1.13"))  # 5.42: the courier collects 5.40
         choice = DeliveryChoice("pickup", "", EVENING, PaymentMethod.ON_DELIVERY)
-        placed = place_checkout(uow, settings, buyer, "fr", choice, NOW)
+        shown = preview_checkout(uow, settings, buyer, "fr", choice, NOW)
+        placed = place_checkout(uow, settings, buyer, "fr", choice, NOW, confirmed=shown.fingerprint)
         uow.commit()
     assert placed.total == D("5.42")
     assert [(d.kind, d.amount, d.image) for d in placed.documents] == [(LegMethod.ON_DELIVERY, D("5.40"), None)]
@@ -182,7 +190,7 @@ def test_where_payments_are_handled_outside_no_leg_is_opened_but_the_split_is_th
     with app.db.uow() as uow:
         buyer = person(uow, shop["consumer"])
         preview = preview_checkout(uow, settings, buyer, "fr", choice, NOW)
-        placed = place_checkout(uow, settings, buyer, "fr", choice, NOW)
+        placed = place_checkout(uow, settings, buyer, "fr", choice, NOW, confirmed=preview.fingerprint)
         uow.commit()
         assert legs_of(uow, get_order(uow, placed.number)) == []
     assert preview.parts == placed.parts and (placed.chf, placed.leman) == (D("19.30"), D("4.80"))
@@ -224,6 +232,134 @@ def test_an_amount_of_leman_makes_the_payment_mixed_and_only_counts_with_leman(a
         assert wanted(uow) is None
 
 
+# --- placing re-checks everything chosen -----------------------------------------------------
+
+
+def basket_and_orders(app: App, shop: dict[str, int]) -> tuple[dict[int, Decimal], int, Decimal]:
+    """The consumer's basket lines, how many orders exist, the tomatoes' stock."""
+    with app.db.uow() as uow:
+        basket = uow.session.scalar(select(Basket).where(Basket.person_id == shop["consumer"]))
+        lines = {line.product_id: line.quantity for line in basket.lines} if basket else {}
+        return lines, len(uow.session.scalars(select(Order)).all()), uow.session.get(Product, shop["tomato"]).stock
+
+
+def place(app: App, shop: dict[str, int], choice: DeliveryChoice, confirmed: str | None, now: datetime = NOW):
+    with app.db.uow() as uow:
+        placed = place_checkout(
+            uow, app.settings, person(uow, shop["consumer"]), "fr", choice, now, confirmed=confirmed
+        )
+        uow.commit()
+        return placed
+
+
+def summary_of(app: App, shop: dict[str, int], choice: DeliveryChoice, now: datetime = NOW) -> str:
+    """The fingerprint the summary of `choice` carries."""
+    with app.db.uow() as uow:
+        return preview_checkout(uow, app.settings, person(uow, shop["consumer"]), "fr", choice, now).fingerprint
+
+
+PICKUP_EVENING = DeliveryChoice("pickup", "", EVENING, PaymentMethod.CHF)
+REFUSED: dict[str, tuple[DeliveryChoice, type[MarketplaceError]]] = {
+    "a pickup in 1999": (DeliveryChoice("pickup", "", "1999-01-01 03:00"), SlotNotOffered),
+    "yesterday's window": (DeliveryChoice("pickup", "", "2026-11-22 17:00-19:00"), SlotNotOffered),
+    "a window further ahead than offered": (DeliveryChoice("pickup", "", "2026-12-20 17:00-19:00"), SlotNotOffered),
+    "a window not configured": (DeliveryChoice("pickup", "", "2026-11-24 03:00-04:00"), SlotNotOffered),
+    "no slot at all": (DeliveryChoice("pickup", "", ""), SlotNotOffered),
+    "an unknown slot string": (DeliveryChoice("pickup", "", "demain, promis"), SlotNotOffered),
+    "a postal code outside the zones": (DeliveryChoice("delivery", "1260", EVENING), DeliveryNotAvailable),
+    "a postal code that is none": (DeliveryChoice("delivery", "12050", EVENING), DeliveryNotAvailable),
+    "an unknown delivery mode": (DeliveryChoice("drone", "1205", EVENING), DeliveryModeNotOffered),
+    "all in Léman, the cellar taking none": (DeliveryChoice("pickup", "", EVENING, "leman"), PaymentNotOffered),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_choice_not_offered_is_neither_previewed_nor_placed(app: App, shop: dict[str, int], case: str) -> None:
+    """Whatever the slots say (a payload sets them): the summary of a valid choice, then another choice."""
+    choice, refusal = REFUSED[case]
+    fill_basket(app, shop)
+    confirmed = summary_of(app, shop, PICKUP_EVENING)
+    before = basket_and_orders(app, shop)
+    with app.db.uow() as uow, pytest.raises(refusal):
+        preview_checkout(uow, app.settings, person(uow, shop["consumer"]), "fr", choice, NOW)
+    with pytest.raises(refusal):
+        place(app, shop, choice, confirmed)
+    assert basket_and_orders(app, shop) == before == ({shop["tomato"]: 2, shop["wine"]: 1}, 0, D(10))
+
+
+@pytest.mark.usefixtures("courier_slots")
+def test_delivery_takes_only_the_companys_slots_and_pickup_only_the_configured_windows(
+    app: App, shop: dict[str, int]
+) -> None:
+    with app.db.uow() as uow:
+        small = add_slot(uow, "velo-test", "tue", "19:00", "21:00", 1, D("6.00"), cutoff_hours=2)
+        book_slot(uow, small.id, date(2026, 11, 24))  # its one place is taken
+        add_slot(uow, "velo-test", "tue", "20:00", "22:00", 5, D("6.00"), cutoff_hours=2)
+        uow.commit()
+    fill_basket(app, shop)
+    confirmed = summary_of(app, shop, PICKUP_EVENING)
+    refused = {
+        DeliveryChoice("delivery", "1205", "2026-11-24 08:00-10:00"): SlotNotOffered,  # a pickup window
+        DeliveryChoice("pickup", "", "2026-11-24 20:00-22:00"): SlotNotOffered,  # a company's slot
+        DeliveryChoice("delivery", "1205", "2026-11-24 19:00-21:00"): SlotFull,  # offered, but full
+        DeliveryChoice("delivery", "1215", EVENING): SlotNotOffered,  # served by the deployment, by no company
+    }
+    for choice, refusal in refused.items():
+        with pytest.raises(refusal):
+            place(app, shop, choice, confirmed)
+    evening = DeliveryChoice("delivery", "1205", "2026-11-23 17:00-19:00")  # today, orders until 15:00
+    with pytest.raises(SlotNotOffered):
+        place(app, shop, evening, summary_of(app, shop, evening), now=NOW.replace(hour=16))
+    assert basket_and_orders(app, shop) == ({shop["tomato"]: 2, shop["wine"]: 1}, 0, D(10))
+    assert place(app, shop, evening, summary_of(app, shop, evening)).delivery_fee == D("6.00")  # at 08:00
+
+
+def test_an_order_is_placed_only_as_the_summary_confirmed_showed_it(app: App, shop: dict[str, int]) -> None:
+    fill_basket(app, shop)
+    shown = summary_of(app, shop, PICKUP_EVENING)
+    with pytest.raises(CheckoutNotConfirmed):  # no summary confirmed at all
+        place(app, shop, PICKUP_EVENING, None)
+    with app.db.uow() as uow:  # the farm raises its price between the summary and « Confirmer »
+        uow.session.get(Product, shop["tomato"]).price_chf = D("5.30")
+        uow.commit()
+    with pytest.raises(CheckoutChanged):
+        place(app, shop, PICKUP_EVENING, shown)
+    with pytest.raises(CheckoutChanged):  # nor is a summary of another choice this one's
+        place(
+            app,
+            shop,
+            PICKUP_EVENING,
+            summary_of(app, shop, dataclasses.replace(PICKUP_EVENING, payment_method="mixed")),
+        )
+    assert basket_and_orders(app, shop) == ({shop["tomato"]: 2, shop["wine"]: 1}, 0, D(10))
+    placed = place(app, shop, PICKUP_EVENING, summary_of(app, shop, PICKUP_EVENING))  # the new summary, confirmed
+    assert placed.total == D("25.10")  # 2 kg at 5.30 and the wine
+
+
+def test_all_in_leman_is_placed_where_it_pays_everything(app: App, shop: dict[str, int]) -> None:
+    with app.db.uow() as uow:
+        add_organisation(uow, "rucher-test", "Rucher Test", OrganisationKind.PRODUCER, leman_share_pct=100)
+        honey = make_product(uow, "rucher-test", "MIEL", "Miel", "12.00", category="honey")
+        add_to_basket(uow, person(uow, shop["consumer"]), honey, D(1))
+        uow.commit()
+    choice = DeliveryChoice("pickup", "", EVENING, PaymentMethod.LEMAN)
+    placed = place(app, shop, choice, summary_of(app, shop, choice))
+    assert (placed.total, placed.leman, placed.chf) == (D("12.00"), D("12.00"), D("0.00"))
+
+
+def test_an_empty_basket_is_neither_previewed_nor_placed(app: App, shop: dict[str, int]) -> None:
+    fill_basket(app, shop)
+    shown = summary_of(app, shop, PICKUP_EVENING)
+    with app.db.uow() as uow:  # emptied meanwhile (in another chat, say)
+        clear_basket(uow, person(uow, shop["consumer"]))
+        uow.commit()
+    with pytest.raises(EmptyBasket):
+        summary_of(app, shop, PICKUP_EVENING)
+    with pytest.raises(EmptyBasket):
+        place(app, shop, PICKUP_EVENING, shown)
+    assert basket_and_orders(app, shop) == ({}, 0, D(10))
+
+
 # --- through the chat ------------------------------------------------------------------------
 
 
@@ -233,17 +369,22 @@ def test_the_chat_charges_the_total_and_francs_the_customer_confirmed(
     shop: dict[str, int],
 ) -> None:
     """The summary said the deployment's 7.00 fee while the order charged the company's 6.00 (issue 9)."""
+    served.clock = ManualClock(NOW.timestamp())
     fill_basket(served, shop)
     with served.db.uow() as uow:
-        slot = available_slots(uow, "1205", datetime.now(ZURICH), 6)[0].label
+        slot = available_slots(uow, "1205", NOW, 6)[0].label
     slots = {"delivery_mode": "delivery", "postal_code": "1205", "time_slot": slot, "payment_method": "mixed"}
 
-    summary = run(ActionAskOrderConfirmed(), tracker(slots=slots)).text.splitlines()
+    shown = run(ActionAskOrderConfirmed(), tracker(slots=slots))
+    summary = shown.text.splitlines()
     assert f"Livraison : {chf('6.00')}" in summary
     assert f"Total : {chf('30.10')} (jusqu'à {chf('4.80')} payables en Léman)" in summary
     assert f"Vous paierez {chf('25.30')} en francs et 4,80 Léman." in summary  # 30.10 - 4.80
 
-    placed = run(ActionSubmitOrder(), tracker("oui", "affirm", slots={**slots, "order_confirmed": True}))
+    history = [bot_uttered(message) for message in shown.messages]
+    placed = run(
+        ActionSubmitOrder(), tracker("oui", "affirm", slots={**slots, "order_confirmed": True}, history=history)
+    )
     with served.db.uow() as uow:
         number = uow.session.scalar(select(Order.number))
     assert placed.text.splitlines()[0] == f"Merci ! Votre commande {number} est enregistrée. Total : {chf('30.10')}."

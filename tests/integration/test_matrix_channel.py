@@ -17,6 +17,7 @@ from bot.dispatcher import TemporarySendError
 from bot.matrix_bot import CHOICES_TTL, MatrixChannel
 from bot.rasa_client import BotMessage, Button
 from marketplace.accounts import ChatIdentity
+from marketplace.media import MediaPolicy
 from tests.support.clock import ManualClock
 
 ROOM = "!claire:test"
@@ -93,6 +94,7 @@ def test_a_qr_bill_pdf_goes_out_as_a_file_and_a_qr_code_as_an_image(app: App, tm
     pdf.write_bytes(b"%PDF-1.7 qr-bill")  # 16 bytes
     png.write_bytes(b"\x89PNG qr-code")  # 12 bytes
     matrix = channel(app)
+    matrix.media = MediaPolicy(payments_dir=tmp_path)  # the files are in the deployment's payments folder
     asyncio.run(matrix.send(ROOM, [BotMessage("QR-facture", image=str(png), document=str(pdf))], answering="$e1"))
     client: FakeNioClient = matrix.client  # type: ignore[assignment]
     assert client.uploads == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -21,13 +22,23 @@ from marketplace.clock import utcnow
 from marketplace.outbox import OutboxMessage
 from marketplace.settings import SettingsError, load_settings
 from payments.camt import BankFileError, import_bank_file
+from payments.comchain import ComChainNode
 from payments.deadlines import cancel_overdue
-from payments.leman import SIGNATURE_HEADER, WebhookRejected, apply_event, payment_request, verify_webhook
+from payments.leman import (
+    SIGNATURE_HEADER,
+    LemanOutcome,
+    WebhookRejected,
+    payment_request,
+    receive_webhook,
+    verify_webhook,
+)
 from payments.models import LegMethod, LegStatus
 from payments.qr_bill import make_qr_bill
 from payments.references import is_valid_creditor_reference, is_valid_qrr
+from payments.refunds import refunds
 from payments.services import legs_of, open_payment, payment_state, vendor_breakdown
 from tests.conftest import person
+from tests.support.leman_node import FakeLemanNode, settings_with_node
 
 D = Decimal
 
@@ -158,24 +169,27 @@ def test_a_bank_credit_pays_the_order_once_whatever_the_file_version(app: App, s
         assert payment_state(uow, get_order(uow, number)).paid == amount  # counted once
 
 
-def test_a_second_payment_for_a_paid_leg_is_a_duplicate_and_the_leg_keeps_its_first(
+def test_a_second_payment_for_a_paid_leg_is_listed_to_refund_and_the_leg_keeps_its_first(
     app: App, shop: dict[str, int]
 ) -> None:
-    """The customer pays the same QR-bill twice (two bank entries): the second is reported, never counted."""
+    """The customer pays the same QR-bill twice (two bank entries): the second is never counted, and is
+    listed to refund."""
     number = _order(app, shop, "chf")
     amount, reference, _ = _legs(app, number)[LegMethod.QR_BILL]
     assert _import(app, camt054(("E1", reference, str(amount)))).paid == [(reference, amount)]
     with app.db.uow() as uow:
         leg = legs_of(uow, get_order(uow, number))[0]
-        first = (leg.status, leg.received, leg.external_id, leg.paid_at)
+        first = (leg.status, leg.received, leg.paid_at)
     again = _import(app, camt054(("E2", reference, str(amount))))
-    assert (again.duplicates, again.overpaid, again.applied) == ([reference], [], 0)
+    assert (again.refunds, again.overpaid, again.applied) == ([(reference, amount, "CHF", "already_paid")], [], 0)
     with app.db.uow() as uow:
         order = get_order(uow, number)
         leg = legs_of(uow, order)[0]
-        assert (leg.status, leg.received, leg.external_id, leg.paid_at) == first
+        assert (leg.status, leg.received, leg.paid_at) == first
         assert first[:2] == (LegStatus.PAID, amount)
         assert payment_state(uow, order).paid == amount
+        [due] = refunds(uow)
+        assert (due.leg_id, due.refund_amount, due.counted, due.refund_reason) == (leg.id, amount, 0, "already_paid")
 
 
 def test_underpayments_unknown_references_and_overpayments_are_reported(app: App, shop: dict[str, int]) -> None:
@@ -212,7 +226,9 @@ def test_unreadable_files_are_refused_and_change_nothing(app: App, shop: dict[st
     assert _status(app, number) == OrderStatus.PLACED
 
 
-# --- e-Léman -------------------------------------------------------------------------------------
+# --- e-Léman ---------------------------------------------------------------------------------------------
+
+SHOP = "ge-consomme-local"
 
 
 @pytest.fixture
@@ -220,17 +236,34 @@ def node_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+@pytest.fixture
+def node(app: App) -> Iterator[FakeLemanNode]:
+    """The fake e-Léman node, and the deployment pointed at it."""
+    with FakeLemanNode() as fake:
+        app.settings = settings_with_node(app.settings, fake.url)
+        yield fake
+
+
 def webhook(key: rsa.RSAPrivateKey, tx: str, reference: str, cents: int, *, wallet: str, event: str = "COMPLETED",
-            spelling: str = "resource", store: str = "ge-consomme-local") -> tuple[bytes, dict[str, str]]:  # fmt: skip
+            spelling: str = "resource", store: str = SHOP, sender: str = "0x" + "a" * 40,
+            ) -> tuple[bytes, dict[str, str]]:  # fmt: skip
+    """A webhook as the node builds and signs it (github.com/com-chain/api, webhook.py)."""
     payload = {
-        "id": tx, "create_time": "2026-11-24T10:00:00Z", "event_type": f"PAYMENT.SALE.{event}",
-        spelling: {"store_id": store, "reference": reference, "addr_from": "0xabc", "addr_to": wallet,
-                   "amount": {"sent": cents, "recieved": cents}, "currency": "LEM"},
+        "id": tx, "create_time": 1795600000, "resource_type": "sale", "event_type": f"PAYMENT.SALE.{event}",
+        "summary": "A sale has been completed.",
+        spelling: {"id": tx, "create_time": 1795600000, "state": event.lower(), "store_id": store,
+                   "reference": reference, "addr_from": sender, "addr_to": wallet,
+                   "amount": {"sent": cents, "recieved": cents, "tax": 0, "type": "Transfer",
+                              "currency": "Monnaie-Leman"}},
     }  # fmt: skip
     body = json.dumps(payload).encode()
-    message = f"{tx}|{payload['create_time']}|{store}|{zlib.crc32(body)}".encode()
-    signature = base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
-    return body, {SIGNATURE_HEADER: signature}
+    return body, {SIGNATURE_HEADER: sign(key, payload, body)}
+
+
+def sign(key: rsa.RSAPrivateKey, payload: dict, body: bytes) -> str:
+    resource = payload.get("resource") or payload.get("resources")
+    message = f"{payload['id']}|{payload['create_time']}|{resource['store_id']}|{zlib.crc32(body)}".encode()
+    return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
 def _leman_order(app: App, shop: dict[str, int]) -> tuple[str, str, D, str]:
@@ -239,12 +272,15 @@ def _leman_order(app: App, shop: dict[str, int]) -> tuple[str, str, D, str]:
     return number, reference, amount, app.settings.payments.leman.wallet
 
 
-def _apply(app: App, key: rsa.RSAPrivateKey, body: bytes, headers: dict[str, str]) -> str:
+def receive(app: App, key: rsa.RSAPrivateKey, body: bytes, headers: dict[str, str], **node_options) -> LemanOutcome:  # type: ignore[no-untyped-def]
+    """A webhook through signature check, hint and node lookup, as the webhook endpoint does it."""
     event = verify_webhook(body, headers, key.public_key())
-    with app.db.uow() as uow:
-        outcome = apply_event(uow, app.settings, event)
-        uow.commit()
-        return outcome.outcome
+    leman = app.settings.payments.leman
+    node = ComChainNode(leman.node_url, leman.server_name, **node_options)
+    try:
+        return receive_webhook(app.db, app.settings, node, event)
+    finally:
+        node.close()
 
 
 def test_the_payment_request_holds_the_six_fields_the_wallet_reads(app: App, shop: dict[str, int]) -> None:
@@ -252,21 +288,23 @@ def test_the_payment_request_holds_the_six_fields_the_wallet_reads(app: App, sho
     with app.db.uow() as uow:
         order = get_order(uow, number)
         request = json.loads(payment_request(app.settings, order, legs_of(uow, order)[1]), parse_float=D)
-    assert request == {"address": wallet, "amount": amount, "shopId": "ge-consomme-local", "txId": reference,
+    assert request == {"address": wallet, "amount": amount, "shopId": SHOP, "txId": reference,
                        "serverName": "Monnaie-Leman", "ref": f"GE consomme local {number}"}  # fmt: skip
     assert all(request.values())
 
 
-def test_pending_then_completed_then_replayed(app: App, shop: dict[str, int], node_key) -> None:  # type: ignore[no-untyped-def]
+def test_pending_then_completed_then_replayed(app: App, shop: dict[str, int], node_key, node) -> None:  # type: ignore[no-untyped-def]
     number, reference, amount, wallet = _leman_order(app, shop)
     cents = int(amount * 100)
-    assert (
-        _apply(app, node_key, *webhook(node_key, "0xt1", reference, cents, wallet=wallet, event="PENDING")) == "pending"
-    )
+    tx = node.pay(wallet, cents, store_id=SHOP, store_ref=reference, final=False)
+    pending = webhook(node_key, tx, reference, cents, wallet=wallet, event="PENDING")
+    assert receive(app, node_key, *pending).outcome == "pending"
     assert _legs(app, number)[LegMethod.LEMAN][2] == LegStatus.PENDING
-    completed = webhook(node_key, "0xt1", reference, cents, wallet=wallet, spelling="resources")
-    assert _apply(app, node_key, *completed) == "paid"
-    assert _apply(app, node_key, *completed) == "duplicate"
+    node.confirm(tx)
+    completed = webhook(node_key, tx, reference, cents, wallet=wallet, spelling="resources")
+    assert receive(app, node_key, *completed) == LemanOutcome("paid", number)
+    assert receive(app, node_key, *completed).outcome == "duplicate"
+    assert node.lookups(tx) == 2  # the replay was known already: no need to ask
     # Léman paid, francs not yet: partially paid, still placed.
     assert _status(app, number) == OrderStatus.PLACED
     with app.db.uow() as uow:
@@ -276,18 +314,23 @@ def test_pending_then_completed_then_replayed(app: App, shop: dict[str, int], no
     assert _status(app, number) == OrderStatus.PAID
 
 
-def test_bad_signature_wrong_wallet_and_wrong_amount(app: App, shop: dict[str, int], node_key) -> None:  # type: ignore[no-untyped-def]
+def test_bad_signature_other_wallet_and_a_partial_payment(app: App, shop: dict[str, int], node_key, node) -> None:  # type: ignore[no-untyped-def]
     number, reference, amount, wallet = _leman_order(app, shop)
-    body, headers = webhook(node_key, "0xt2", reference, int(amount * 100), wallet=wallet)
+    tx = node.pay(wallet, int(amount * 100), store_id=SHOP, store_ref=reference)
+    body, headers = webhook(node_key, tx, reference, int(amount * 100), wallet=wallet)
     with pytest.raises(WebhookRejected) as rejected:
-        verify_webhook(body.replace(b"0xabc", b"0xevil"), headers, node_key.public_key())
+        verify_webhook(body.replace(b'"tax": 0', b'"tax": 1'), headers, node_key.public_key())
     assert rejected.value.status == 401
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(WebhookRejected):
         verify_webhook(body, headers, other_key.public_key())
-    with pytest.raises(WebhookRejected, match="another wallet"):
-        _apply(app, node_key, *webhook(node_key, "0xt3", reference, int(amount * 100), wallet="0xdead"))
-    assert _apply(app, node_key, *webhook(node_key, "0xt4", reference, 1, wallet=wallet)) == "partial"
+    elsewhere = node.pay("0x" + "d" * 40, int(amount * 100), store_id=SHOP, store_ref=reference)
+    refused = receive(
+        app, node_key, *webhook(node_key, elsewhere, reference, int(amount * 100), wallet="0x" + "d" * 40)
+    )
+    assert refused == LemanOutcome("refused", reason="payment to another wallet")
+    one_cent = node.pay(wallet, 1, store_id=SHOP, store_ref=reference)
+    assert receive(app, node_key, *webhook(node_key, one_cent, reference, 1, wallet=wallet)).outcome == "partial"
     assert _legs(app, number)[LegMethod.LEMAN][2] == LegStatus.AWAITING
     pem = node_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -329,7 +372,8 @@ def test_a_chosen_amount_of_leman_is_spread_over_the_vendors_and_capped(app: App
 
 
 def test_with_the_vendor_order_money_flow_each_vendor_is_paid_by_its_own_legs(app: App, shop: dict[str, int]) -> None:
-    from payments.services import confirm_leg
+    from payments.models import CreditSource
+    from payments.services import IncomingCredit, record_credit
 
     app.settings = replace(app.settings, payments=replace(app.settings.payments, money_flow="vendor_order"))
     number = _order(app, shop, "mixed", mode="delivery")
@@ -346,8 +390,9 @@ def test_with_the_vendor_order_money_flow_each_vendor_is_paid_by_its_own_legs(ap
         assert len({leg.reference for leg in legs.values()}) == 4
         assert all(is_valid_qrr(leg.reference) for (method, _), leg in legs.items() if method == LegMethod.QR_BILL)
         refs = {key: (leg.reference, leg.amount) for key, leg in legs.items()}
-        confirm_leg(uow, legs[LegMethod.QR_BILL, "delivery"], D("7.00"), "bank:fee")
-        confirm_leg(uow, legs[LegMethod.LEMAN, "ferme-test"], D("4.80"), "0xferme")
+        fee, farm = legs[LegMethod.QR_BILL, "delivery"], legs[LegMethod.LEMAN, "ferme-test"]
+        record_credit(uow, fee, IncomingCredit(CreditSource.BANK, "fee", fee.reference, D("7.00"), "CHF"))
+        record_credit(uow, farm, IncomingCredit(CreditSource.LEMAN, "0xferme", farm.reference, D("4.80"), "LEM"))
         uow.commit()
 
     # The farm's francs come by bank: the farm's part is paid, the cave's is still waiting for its own.

@@ -67,8 +67,10 @@ def tracker(
     lang: str | None = "fr",
     slots: dict[str, Any] | None = None,
     active_loop: str | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> Tracker:
-    """The tracker Rasa sends the action server after one user message (`lang` is the channel's metadata)."""
+    """The tracker Rasa sends the action server after one user message (`lang` is the channel's metadata),
+    after the events of `history` (e.g. `bot_uttered(...)`: what the bot said before)."""
     metadata = {"language": lang} if lang else {}
     latest = {
         "text": text,
@@ -82,6 +84,7 @@ def tracker(
             "slots": dict(slots or {}),
             "latest_message": latest,
             "events": [
+                *(history or []),
                 {"event": "action", "name": "action_listen"},
                 {"event": "user", "text": text, "parse_data": latest, "metadata": metadata},
             ],
@@ -113,6 +116,15 @@ class Outcome:
     @property
     def slots(self) -> dict[str, Any]:
         return {e["name"]: e["value"] for e in self.events if e.get("event") == "slot"}
+
+
+def bot_uttered(message: dict[str, Any]) -> dict[str, Any]:
+    """The event Rasa logs for a message an action sent (`create_bot_utterance` in rasa.core.actions.action):
+    what channels show goes in `data`; anything else the action added, if not empty, in `metadata`."""
+    shown = ("elements", "quick_replies", "buttons", "attachment", "image", "custom")
+    metadata = {k: v for k, v in message.items() if k not in (*shown, "text") and v}
+    data = {k: message.get(k) for k in shown}
+    return {"event": "bot", "text": message.get("text"), "data": data, "metadata": metadata}
 
 
 def run(action: Action, tracker: Tracker, domain: dict[str, Any] | None = None) -> Outcome:

@@ -32,6 +32,9 @@ class FakeCommands:
     def is_vendor(self, _address: str) -> bool:
         return self.vendor
 
+    def menu_for(self, _address: str, language: str | None = None) -> tuple[str, tuple[str, ...]]:
+        return language or "fr", ("stock",) if self.vendor else ()
+
     def handle(self, incoming: Incoming) -> list[BotMessage]:
         self.handled.append(incoming.text)
         return [BotMessage("done")]

@@ -25,8 +25,9 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, domain: Any = None, window: int = 40, **kwargs: Any) -> None:
         super().__init__(domain, **kwargs)
         self.window = int(window)
-        # Events of the session not loaded into the tracker, per conversation, between retrieve and save.
-        self._skipped: dict[str, int] = {}
+        # How many stored events each retrieved tracker holds, between retrieve and save: the events after
+        # them are the new ones to store (Rasa's lock store serialises the turns of one conversation).
+        self._loaded: dict[str, int] = {}
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -49,11 +50,11 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             if last_loop is not None and last_loop.action_name and last_loop.id < start_id:
                 start_id = last_loop.id
             rows = query.filter(event.id >= start_id).all()
-            skipped = query.filter(event.id < start_id).count()
         if not self.domain:
             return None
-        self._skipped[sender_id] = skipped
-        return DialogueStateTracker.from_dict(sender_id, [json.loads(r.data) for r in rows], self.domain.slots)
+        tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(r.data) for r in rows], self.domain.slots)
+        self._loaded[sender_id] = len(tracker.events)
+        return tracker
 
     def _window_start(self, types: list[str]) -> int:
         """Index of the first event to load: the latest `window` events, starting on a user message."""
@@ -63,9 +64,10 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         return start
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
-        stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
-        loaded_from = self._skipped.pop(tracker.sender_id, 0)
-        return itertools.islice(tracker.events, max(0, stored - loaded_from), len(tracker.events))
+        loaded = self._loaded.pop(tracker.sender_id, None)
+        if loaded is None:  # a tracker this store did not load (a new conversation): Rasa's own count
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, loaded, len(tracker.events))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

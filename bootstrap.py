@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.services import CatalogSearch
+from marketplace.crypto import DataKeys, KeyStore, bind_keys
 from marketplace.db import Database
 from marketplace.settings import Settings, load_settings
 
@@ -22,6 +23,8 @@ class App:
     search: CatalogSearch
     # Seconds since the epoch: what "now" is for the checkout (slots offered, cut-offs); tests fix it.
     clock: Callable[[], float] = time.time
+    # The keys sealing personal delivery data, bound to `db` (None: an app built without them, as some tests do).
+    keys: DataKeys | None = None
 
     def close(self) -> None:
         self.db.dispose()
@@ -29,8 +32,8 @@ class App:
 
 def build_app(config: str | Path | None = None, *, schema: str | None = None) -> App:
     settings = load_settings(config)
-    return App(
-        settings=settings,
-        db=Database(settings.database_url, schema=schema),
-        search=CatalogSearch(settings.default_language),
-    )
+    # Created in the demo deployment; anywhere else a missing key stops here, saying how to make one.
+    keys = KeyStore(settings.data_dir, create=settings.demo)
+    db = Database(settings.database_url, schema=schema)
+    bind_keys(db.engine, keys)
+    return App(settings=settings, db=db, search=CatalogSearch(settings.default_language), keys=keys)

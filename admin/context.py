@@ -43,11 +43,12 @@ class AdminContext:
     def app(self) -> App:
         if self._app is None:
             from bootstrap import build_app
+            from marketplace.secrets import MissingSecret
             from marketplace.settings import SettingsError
 
             try:
                 self._app = build_app(self.config)
-            except SettingsError as exc:
+            except (SettingsError, MissingSecret) as exc:  # MissingSecret: no data key (marketplace.crypto)
                 errors.print(f"[red]Configuration error:[/red] {exc}")
                 raise typer.Exit(2) from exc
         return self._app

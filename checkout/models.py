@@ -12,6 +12,7 @@ from catalog.models import Amount, Product, Quantity
 from checkout.status import OrderStatus, summarise
 from marketplace.accounts import Organisation, Person
 from marketplace.clock import utcnow
+from marketplace.crypto import EncryptedDecimal, EncryptedText
 from marketplace.db import Base
 
 
@@ -66,6 +67,16 @@ class Order(Base):
     leman_payable: Mapped[Decimal] = mapped_column(Amount)
     platform_commission: Mapped[Decimal] = mapped_column(Amount)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Where it is delivered, copied from the address chosen (checkout.address_book.set_order_delivery), so that
+    # changing a saved address never changes a placed order. Sealed at rest but for the locality (postal_code
+    # above), which zones and runs are sorted by. None: not given (pickup, or an order placed before Step 8).
+    delivery_recipient: Mapped[str | None] = mapped_column(EncryptedText("orders.delivery_recipient"))
+    delivery_street: Mapped[str | None] = mapped_column(EncryptedText("orders.delivery_street"))
+    delivery_details: Mapped[str | None] = mapped_column(EncryptedText("orders.delivery_details"))
+    delivery_locality: Mapped[str] = mapped_column(String(80), default="")
+    delivery_phone: Mapped[str | None] = mapped_column(EncryptedText("orders.delivery_phone"))
+    delivery_latitude: Mapped[Decimal | None] = mapped_column(EncryptedDecimal("orders.delivery_latitude"))
+    delivery_longitude: Mapped[Decimal | None] = mapped_column(EncryptedDecimal("orders.delivery_longitude"))
 
     person: Mapped[Person | None] = relationship()
     delivery_company: Mapped[Organisation | None] = relationship()

@@ -89,12 +89,12 @@ def rotate_secret(secret: Secret, data_dir: Path) -> Path:
     return path
 
 
-def write_secret(path: Path, *, exclusive: bool) -> str:
-    """Write a new random secret to `path`, created 0600 inside a 0700 folder; with `exclusive`, a file that
-    another process created meanwhile is kept and read instead."""
+def write_secret(path: Path, *, exclusive: bool, value: str | None = None) -> str:
+    """Write a new random secret (or `value`) to `path`, created 0600 inside a 0700 folder; with `exclusive`, a
+    file that another process created meanwhile is kept and read instead."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.parent.chmod(0o700)  # mkdir's mode is masked by the umask, and an older folder may be wider
-    value = token_urlsafe(32)
+    value = token_urlsafe(32) if value is None else value
     if exclusive:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

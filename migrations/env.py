@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 
 import catalog.audit
 import catalog.models  # noqa: F401
+import checkout.address_book
 import checkout.delivery
 import checkout.models  # noqa: F401
 import marketplace.accounts

@@ -21,10 +21,15 @@ from bootstrap import App
 from catalog.services import CatalogSearch, ProductDraft, upsert_product
 from marketplace import migrate
 from marketplace.accounts import OrganisationKind, Person, add_member, add_organisation, person_for_chat
+from marketplace.crypto import DATA_KEYS, bind_keys, parse_key_ring
 from marketplace.db import Base, Database
 from marketplace.settings import DEFAULT_CONFIG, load_settings
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+# One fixed data key for the whole run, as production has one (build_app refuses to start without it outside the
+# demo): apps built by the tests, and the servers they start, read what the fixtures wrote. Never a real key.
+TEST_DATA_KEYS = "test-key:c21hcnRrZXRwbGFjZS10ZXN0cy1kYXRhLWtleS0zMmI="
+os.environ[DATA_KEYS.env] = TEST_DATA_KEYS
 
 # CI tries the same examples on every run, so a red build is red again when re-run, and prints the blob that
 # replays a failure (@reproduce_failure); on a laptop Hypothesis keeps looking for new ones.
@@ -93,7 +98,9 @@ def app(database: Database) -> Iterator[App]:
     """A marketplace with the Geneva settings on an empty (migrated) database."""
     _empty(database)
     settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": database.url})
-    yield App(settings=settings, db=database, search=CatalogSearch(settings.default_language))
+    keys = parse_key_ring(TEST_DATA_KEYS, "tests")
+    bind_keys(database.engine, keys)  # what build_app does with the deployment's keys
+    yield App(settings=settings, db=database, search=CatalogSearch(settings.default_language), keys=keys)
 
 
 def make_product(uow, vendor: str, sku: str, name_fr: str, price: str, stock: str = "10", **extra) -> int:  # type: ignore[no-untyped-def]

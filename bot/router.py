@@ -47,7 +47,7 @@ SHOWN_COMMAND = 32  # characters of an unknown command repeated in the answer
 # tab and newline, bidi embeddings, overrides and isolates, surrogates.
 UNTYPABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # A button payload as our actions write them: `/intent` or `/intent{"entity": "value", ...}`.
-PAYLOAD = re.compile(r"/[a-z_]+(\{.*\})?", re.DOTALL)
+PAYLOAD = re.compile(r"/[a-z][a-z_]*(\{.*\})?", re.DOTALL)
 
 
 def clean(text: str) -> str:

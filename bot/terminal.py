@@ -28,7 +28,7 @@ from rich.panel import Panel
 from bootstrap import build_app
 from bot.commands import Commands, Incoming, command_of
 from bot.rasa_client import AsyncRasaClient, BotMessage, Button
-from bot.router import Router
+from bot.router import Router, clean
 from demo import DEMO_CONSUMER, vendor_chat_address
 from dialogues.runtime import RasaSetupError, Servers, on_screen, train
 from marketplace.i18n import translate
@@ -73,7 +73,7 @@ class TerminalChat:
         """One line typed by the person: /producer and /consumer change who they are; a number presses the
         button shown with it; anything else goes through the router as a chat message. Prints the answer
         and returns it."""
-        text = text.strip()
+        text = clean(text).strip()  # as the router would: no terminal escapes echoed by /producer
         if not text or self._control(text):
             return []
         if text in [str(number) for number in range(1, len(self.buttons) + 1)]:  # not int(): "²", 5000 digits

@@ -40,6 +40,10 @@ DOMAIN_FILE = Path(__file__).resolve().parent.parent / "domain.yml"  # dialogues
 EXTRACTOR = "ButtonRestInput"
 SECRET_ENV = "SMARTKET_CHANNEL_SECRET"
 SECRET_HEADER = "X-Smartket-Channel-Secret"
+# Longer texts are refused before any work: Rasa spends about 35 s of CPU on a 100 kB message, and the bots
+# refuse such messages themselves (bot/router.py).
+MAX_TEXT = 4096
+FALLBACK_INTENT = "nlu_fallback"
 
 
 def payload_parse_data(text: str, domain: Domain) -> dict[str, Any] | None:
@@ -53,12 +57,31 @@ def payload_parse_data(text: str, domain: Domain) -> dict[str, Any] | None:
     return message.as_dict(only_output_properties=True)
 
 
+def unreadable_payload_parse_data(text: str) -> dict[str, Any]:
+    """A text starting with "/" that is not one of our payloads (unknown intent, broken JSON, "/ greet"):
+    not understood, with no entities. Left to the NLU, "/forget" would be read as clear_basket."""
+    intent = {INTENT_NAME_KEY: FALLBACK_INTENT, "confidence": 1.0}
+    return {TEXT: text, INTENT: intent, "entities": [], "intent_ranking": [intent]}
+
+
 def secret_refusal(provided: str | None, secret: bytes) -> int | None:
     """The HTTP status refusing a request that carries `provided` as its secret (401 none, 403 wrong);
     None lets it in. Compared in constant time."""
     if not provided:
         return 401
     return None if hmac.compare_digest(provided.encode(), secret) else 403
+
+
+def too_long(request: Request) -> bool:
+    """A message whose text is over MAX_TEXT characters (its body is over 8 bytes per character allowed)."""
+    if len(request.body or b"") > 8 * MAX_TEXT + 4096:
+        return True
+    try:
+        body = request.json
+    except Exception:  # not JSON: RestInput answers it
+        return False
+    text = body.get("message") if isinstance(body, dict) else None
+    return isinstance(text, str) and len(text) > MAX_TEXT
 
 
 class ButtonRestInput(RestInput):
@@ -82,7 +105,10 @@ class ButtonRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Any:
         async def handle(message: UserMessage) -> Any:
             if message.parse_data is None:
-                message.parse_data = payload_parse_data(message.text or "", self.domain)
+                text = message.text or ""
+                message.parse_data = payload_parse_data(text, self.domain)
+                if message.parse_data is None and text.strip().startswith(INTENT_MESSAGE_PREFIX):
+                    message.parse_data = unreadable_payload_parse_data(text)
             return await on_new_message(message)
 
         webhook = super().blueprint(handle)
@@ -93,10 +119,12 @@ class ButtonRestInput(RestInput):
             if request.method in ("GET", "HEAD"):  # the health and readiness checks say nothing of anyone
                 return None
             status = secret_refusal(request.headers.get(SECRET_HEADER), self.secret)
-            if status is None:
-                return None
-            error = "no channel secret" if status == 401 else "wrong channel secret"
-            return response.json({"error": error}, status=status)
+            if status is not None:
+                error = "no channel secret" if status == 401 else "wrong channel secret"
+                return response.json({"error": error}, status=status)
+            if too_long(request):
+                return response.json({"error": f"message longer than {MAX_TEXT} characters"}, status=413)
+            return None
 
         @webhook.route("/status", methods=["GET"])
         async def status(request: Request) -> Any:

@@ -176,7 +176,11 @@ def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = No
 
 
 async def serve(env: Mapping[str, str], with_servers: bool = False) -> int:
-    app = build_app()
+    try:  # a missing data key or secret stops here, saying what to do
+        app = build_app()
+    except MissingSecret as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         process = build_process(app, env)
     except MissingSecret as exc:

@@ -135,8 +135,8 @@ def main(port: int) -> None:
     from dialogues.actions.base import marketplace
     from marketplace.migrate import upgrade
 
-    app = marketplace()
     try:
+        app = marketplace()  # a missing data key stops here too
         guard = Guard.for_deployment(app.settings)
     except MissingSecret as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from admin.context import admin, console
+
+if TYPE_CHECKING:
+    from checkout.runs import Run
 
 app = typer.Typer(help="Delivery companies and their runs.", no_args_is_help=True)
 
@@ -98,31 +108,75 @@ def delivery_list(
         console.print(table)
 
 
+class SheetFormat(StrEnum):
+    text = "text"
+    html = "html"
+    pdf = "pdf"
+
+
+def _run_table(run: Run, chf: Callable[[Decimal], str]) -> Table:
+    """The run as a console table; a drop's address (while its couriers may see it) under its postal code."""
+    from catalog.taxonomy import format_quantity
+
+    table = Table("#", "stop", "order", "slot", "where", "items", "collect", "done", title=f"{run.company} — {run.day}")
+    for number, stop in enumerate(run.stops, 1):
+        items = ", ".join(f"{format_quantity(i.quantity)} {i.unit} {i.name}" for i in stop.items)
+        where = [stop.where]
+        if stop.address is not None and stop.address.shown:
+            address = stop.address
+            where = [address.recipient, address.street, address.place, address.details, address.phone_e164]
+        table.add_row(
+            str(number), stop.kind, stop.order, stop.slot, Text("\n".join(w for w in where if w)), Text(items),
+            chf(stop.collect) if stop.collect else "", "✓" if stop.done else "",
+        )  # fmt: skip
+    return table
+
+
 @app.command("run")
 def delivery_run(
     ctx: typer.Context,
     company: str,
-    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today).")] = None,
+    day: Annotated[str | None, typer.Option("--date", "--day", help="YYYY-MM-DD (default: today).")] = None,
+    form: Annotated[
+        SheetFormat, typer.Option("--format", help="text (a table), html or pdf (a printable run sheet).")
+    ] = SheetFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="File to write, readable by its owner only (html, pdf: default data_dir/run-sheets/)."),
+    ] = None,
 ) -> None:
-    """A company's run for a day: pick-ups at vendors, then drops at customers, in order (printable)."""
-    from datetime import date
+    """A company's run for a day: pick-ups at vendors, then drops at customers, in order; printable as HTML or
+    PDF. Drops show their address as the company's couriers see it now (until delivered + the grace period)."""
+    from datetime import date, timedelta
 
-    from catalog.taxonomy import format_quantity
     from checkout.runs import run_for
     from checkout.services import local_now
     from marketplace.accounts import get_organisation
+    from marketplace.clock import utcnow
+    from marketplace.media import private_folder, write_private
 
     state = admin(ctx)
-    when = date.fromisoformat(day) if day else local_now(state.settings).date()
+    try:
+        when = date.fromisoformat(day) if day else local_now(state.settings).date()
+    except ValueError as exc:
+        raise typer.BadParameter(f"{day!r} is not a date like 2026-11-25.", param_hint="--date") from exc
+    grace = timedelta(hours=state.settings.delivery.address_grace_hours)
     with state.unit_of_work() as uow:
-        run = run_for(uow, get_organisation(uow, company), when)
-        table = Table(
-            "#", "stop", "order", "slot", "where", "items", "collect", "done", title=f"{run.company} — {when}"
-        )
-        for number, stop in enumerate(run.stops, 1):
-            items = ", ".join(f"{format_quantity(i.quantity)} {i.unit} {i.name}" for i in stop.items)
-            table.add_row(
-                str(number), stop.kind, stop.order, stop.slot, stop.where, items,
-                state.chf(stop.collect) if stop.collect else "", "✓" if stop.done else "",
-            )  # fmt: skip
-    console.print(table)
+        organisation = get_organisation(uow, company)
+        run, slug = run_for(uow, organisation, when, now=utcnow(), grace=grace), organisation.slug
+    if form is SheetFormat.text:
+        if output is None:
+            console.print(_run_table(run, state.chf))
+            return
+        text = io.StringIO()
+        Console(file=text, width=160, color_system=None).print(_run_table(run, state.chf))
+        data = text.getvalue().encode()
+    else:
+        from admin.run_sheet import render_html, render_pdf
+
+        data = render_pdf(run, state.lang) if form is SheetFormat.pdf else render_html(run, state.lang).encode()
+    if output is None:
+        folder = private_folder(state.settings.data_dir / "run-sheets")
+        output = folder / f"{slug}-{when.isoformat()}.{form.value}"
+    write_private(output, data)
+    console.print(f"Run sheet written to {output} (readable by its owner only).")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from admin.context import admin, console
 from checkout.status import OrderStatus
+
+if TYPE_CHECKING:
+    from checkout.models import Order
 
 app = typer.Typer(help="Orders.", no_args_is_help=True)
 
@@ -66,12 +69,46 @@ def order_show(ctx: typer.Context, number: str) -> None:
         payouts.add_row("[bold]Total[/bold]", f"[bold]{chf(order.total)}[/bold]", "")
         console.print(payouts)
         console.print(f"Payable in {local.name}: up to {chf(order.leman_payable)}")
+        _print_address(order)
         payment = payment_of(uow, order)
         if payment.legs:
             legs = Table("payment", "amount", "reference", "status", "received", title=f"Payment: {payment.state}")
             for leg in payment.legs:
                 legs.add_row(leg.method, f"{leg.amount} {leg.currency}", leg.reference, leg.status, str(leg.received))
             console.print(legs)
+
+
+def _print_address(order: Order) -> None:
+    """The whole delivery address, phone and coordinates: admins see what the customer gave (vendors and
+    couriers see less: checkout/drops.py). Values are the customer's own text: printed as text, not markup."""
+    from rich.text import Text
+
+    from checkout.address_book import order_delivery
+    from checkout.drops import map_url, phone_e164
+
+    if order.delivery_mode != "delivery":
+        return
+    address = order_delivery(order)
+    table = Table("field", "value", title="Delivery address")
+    place = " ".join(part for part in (order.postal_code, order.delivery_locality) if part)
+    if address is None:
+        table.add_row("postal code", Text(place))
+        table.add_row("street", "(not given)")
+        console.print(table)
+        return
+    latitude, longitude = address.latitude, address.longitude
+    rows = {
+        "recipient": address.recipient_name,
+        "street": address.street,
+        "details": address.details,
+        "postal code": place,
+        "phone": (phone_e164(address.phone) or address.phone) if address.phone else "",
+        "coordinates": f"{latitude}, {longitude}" if latitude is not None and longitude is not None else "",
+        "map": map_url(address.street, address.postal_code, address.locality, latitude, longitude),
+    }
+    for name, value in rows.items():
+        table.add_row(name, Text(value))
+    console.print(table)
 
 
 @app.command("status")

@@ -23,8 +23,10 @@ from bootstrap import App
 from bot.rasa_client import BotMessage, Button
 from catalog.services import ProductView, parse_decimal
 from catalog.text import fold
-from checkout.runs import courier_company, mark_picked_up, run_for
+from checkout.drops import DropAddress
+from checkout.runs import courier_company, mark_picked_up
 from marketplace.accounts import Person, Role, person_for_chat, remember_reply_to, roles_of
+from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
 from marketplace.errors import MarketplaceError
 from marketplace.i18n import (
@@ -37,7 +39,7 @@ from marketplace.i18n import (
     unit_label,
 )
 from marketplace.linking import redeem_link_code
-from work.couriers import report_delivered
+from work.couriers import courier_run, report_delivered
 from work.vendors import (
     mark_ready,
     match_own_product,
@@ -106,10 +108,13 @@ class Context:
 
 
 class Commands:
-    def __init__(self, app: App, today: Callable[[], date] | None = None) -> None:
+    def __init__(
+        self, app: App, today: Callable[[], date] | None = None, now: Callable[[], datetime] | None = None
+    ) -> None:
         self.app = app
         zone = ZoneInfo(app.settings.timezone)
         self._today = today or (lambda: datetime.now(zone).date())
+        self._now = now or utcnow  # when a drop's address stops being shown (delivered + grace)
 
     def menu_for(self, address: str, language: str | None = None) -> tuple[str, tuple[str, ...]]:
         """The person's language and the work commands their memberships give them now (none for consumers,
@@ -245,9 +250,10 @@ class Commands:
                 status += ", " + ctx.t(f"payment.state.{order.payment}")
             items = ", ".join(f"{ctx.number(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in order.items)
             when, total = format_slot(order.slot, ctx.lang), ctx.chf(order.goods_total)
-            lines.append(
-                ctx.t("vendor.orders.line", order=order.number, status=status, when=when, items=items, total=total)
-            )
+            line = ctx.t("vendor.orders.line", order=order.number, status=status, when=when, items=items, total=total)
+            if order.recipient:  # the first name only: a vendor never sees where the customer lives
+                line += " · " + ctx.t("vendor.recipient", name=order.recipient)
+            lines.append(line)
             if order.can_be_marked_ready:
                 title = ctx.t("command.orders.ready_button", order=order.number)
                 buttons.append(Button(title, f"/ready {order.number}"))
@@ -262,15 +268,30 @@ class Commands:
 
     # --- couriers ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _drop_lines(ctx: Context, address: DropAddress) -> list[str]:
+        """Under a drop, one line each: who, street, details, a tap-to-call link and a map link (plain text:
+        chat apps make links of them; the adapters escape the text)."""
+        if not address.shown:
+            return []
+        lines = [ctx.t("command.runs.recipient", name=address.recipient)] if address.recipient else []
+        lines.append(ctx.t("command.runs.street", street=address.street))
+        if address.details:
+            lines.append(ctx.t("command.runs.details", details=address.details))
+        if address.tel:
+            lines.append(ctx.t("command.runs.phone", link=address.tel))
+        lines.append(ctx.t("command.runs.map", link=address.map))
+        return ["   " + line for line in lines]
+
     def cmd_runs(self, ctx: Context, args: list[str]) -> list[BotMessage]:
-        company = courier_company(ctx.person)
+        courier_company(ctx.person)  # who is no courier is told so, whatever they asked
         day = self._today()
         if args:
             try:
                 day = date.fromisoformat(args[0])
             except ValueError as exc:
                 raise Usage("runs") from exc
-        run = run_for(ctx.uow, company, day)
+        run = courier_run(ctx.uow, ctx.person, day, self.app.settings.delivery, now=self._now())
         if not run.stops:
             return [BotMessage(ctx.t("command.runs.none", day=day.isoformat()))]
         lines = [ctx.t("command.runs.title", company=run.company, day=day.isoformat())]
@@ -279,9 +300,13 @@ class Commands:
             items = ", ".join(f"{ctx.number(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in stop.items)
             mark = "✓ " if stop.done else ""
             key = "command.runs.pickup" if stop.kind == "pickup" else "command.runs.drop"
+            block = self._drop_lines(ctx, stop.address) if stop.address else []
+            if block:
+                lines.append("")  # a drop with its address is a block of its own: easier to read on a phone
             lines.append(
                 f"{number}. {mark}" + ctx.t(key, order=stop.order, slot=stop.slot, where=stop.where, items=items)
             )
+            lines.extend(block)
             if stop.collect:
                 lines.append("   " + ctx.t("command.runs.collect", amount=ctx.chf(stop.collect)))
             if not stop.done:

@@ -5,6 +5,7 @@ Texts are rendered here, in each recipient's language, so the dispatcher only ha
 
 from __future__ import annotations
 
+from checkout.drops import vendor_recipient
 from checkout.models import Order, VendorOrder
 from checkout.status import OrderStatus
 from marketplace.accounts import Organisation, Person, Role
@@ -35,6 +36,13 @@ def _when(order: Order, lang: str) -> str:
     return f"{mode} {format_slot(order.time_slot, lang)}".strip()
 
 
+def _when_for_vendor(order: Order, lang: str) -> str:
+    """The slot, and the recipient's first name to label the bag: all a vendor learns of the customer (never the
+    street, phone or coordinates: checkout/drops.py)."""
+    when, name = _when(order, lang), vendor_recipient(order)
+    return f"{when}, {translate('vendor.recipient', lang, name=name)}" if name else when
+
+
 def new_order(uow: UnitOfWork, order: Order) -> None:
     """Each vendor's members learn of their part of a new order; the delivery company of a new drop."""
     for part in order.vendor_orders:
@@ -46,7 +54,7 @@ def new_order(uow: UnitOfWork, order: Order) -> None:
                 order=order.number,
                 items=_items(part, lang),
                 total=format_chf(part.goods_total, lang),
-                when=_when(order, lang),
+                when=_when_for_vendor(order, lang),
             )
             key = f"order:{order.number}:new:vendor:{part.vendor_id}:person:{person.id}"
             enqueue(uow, key, person, "new_order", text)

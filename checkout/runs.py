@@ -1,19 +1,25 @@
 """Delivery runs: what a courier of a delivery company picks up and drops on a given day, in order,
-and the two steps couriers report (picked up, delivered)."""
+and the two steps couriers report (picked up, delivered).
+
+A drop carries what the company's courier may see of its address (`checkout/drops.py`): the full address
+and phone until the drop is done plus the grace period, then only the postal code and locality."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from checkout.drops import DEFAULT_GRACE, DropAddress, courier_view
 from checkout.models import Order, VendorOrder
 from checkout.payment import PaymentMethod
 from checkout.services import get_order, move_part
 from checkout.status import CLOSED, OrderStatus
 from marketplace.accounts import Organisation, Person, Role, acting_for
+from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
 from marketplace.errors import OrderNotFound
 from marketplace.money import round_cash
@@ -31,10 +37,11 @@ class Stop:
     kind: str  # "pickup" at a vendor, "drop" at a customer
     order: str
     slot: str
-    where: str  # vendor name and place, or the customer's postal code
+    where: str  # vendor name and place, or the customer's postal code and locality
     items: tuple[RunItem, ...] = ()
     collect: Decimal = Decimal(0)  # to collect from the customer (payment on delivery)
     done: bool = False
+    address: DropAddress | None = None  # drops: what the courier may see of where to go now
 
 
 @dataclass
@@ -54,8 +61,27 @@ def _items(part: VendorOrder) -> tuple[RunItem, ...]:
     return tuple(RunItem(line.name, line.quantity, line.unit) for line in part.lines)
 
 
-def run_for(uow: UnitOfWork, company: Organisation, day: date) -> Run:
-    """The day's run: first every pick-up (by slot, then vendor), then every drop (by slot, postal code)."""
+def _street_key(street: str) -> list[str | int]:
+    """ "Rue de Carouge 8" before "Rue de Carouge 50": house numbers compared as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", street.casefold())]
+
+
+def _drop_order(order: Order) -> tuple:
+    """Drops go by slot, then postal code, then street, then order."""
+    return (order.time_slot, order.postal_code, _street_key(order.delivery_street or ""), order.id)
+
+
+def run_for(
+    uow: UnitOfWork,
+    company: Organisation,
+    day: date,
+    *,
+    now: datetime | None = None,
+    grace: timedelta = DEFAULT_GRACE,
+) -> Run:
+    """The day's run: first every pick-up (by slot, then vendor), then every drop (by slot, postal code, street).
+    A drop shows its full address until it was delivered `grace` ago (at `now`), then its postal code only."""
+    moment = now or utcnow()
     orders = uow.session.scalars(
         select(Order)
         .where(Order.delivery_company_id == company.id, Order.time_slot.startswith(day.isoformat()))
@@ -63,7 +89,7 @@ def run_for(uow: UnitOfWork, company: Organisation, day: date) -> Run:
     ).all()
     run = Run(company.name, day)
     pickups: list[Stop] = []
-    drops: list[Stop] = []
+    drops: list[tuple[tuple, Stop]] = []
     for order in orders:
         parts = [p for p in order.vendor_orders if OrderStatus(p.status) not in CLOSED]
         if not parts:
@@ -77,8 +103,12 @@ def run_for(uow: UnitOfWork, company: Organisation, day: date) -> Run:
         # Cash is counted in 5 centimes: the courier collects the rounded total.
         collect = round_cash(order.total)[0] if order.payment_method == PaymentMethod.ON_DELIVERY else Decimal(0)
         items = tuple(item for part in parts for item in _items(part))
-        drops.append(Stop("drop", order.number, slot, order.postal_code, items, collect, delivered))
-    run.stops = sorted(pickups, key=lambda s: (s.slot, s.where)) + sorted(drops, key=lambda s: (s.slot, s.where))
+        address = courier_view(order, company.id, moment, grace)
+        where = address.place if address else order.postal_code
+        drop = Stop("drop", order.number, slot, where, items, collect, delivered, address)
+        drops.append((_drop_order(order), drop))
+    drops.sort(key=lambda keyed: keyed[0])
+    run.stops = sorted(pickups, key=lambda s: (s.slot, s.where)) + [stop for _, stop in drops]
     return run
 
 
@@ -108,6 +138,17 @@ def _advance_order(uow: UnitOfWork, courier: Person, number: str, step: OrderSta
             _advance(uow, part, step, courier)
     uow.session.flush()
     return order
+
+
+def courier_drop(
+    uow: UnitOfWork, courier: Person, number: str, *, now: datetime | None = None, grace: timedelta = DEFAULT_GRACE
+) -> DropAddress:
+    """Where the courier takes order `number` (to send it as a location, say), as far as they may see it now;
+    OrderNotFound for an order of another company, exactly as for one that does not exist."""
+    order = _courier_order(uow, courier, number)
+    address = courier_view(order, order.delivery_company_id or 0, now or utcnow(), grace)
+    assert address is not None  # _courier_order checked the company
+    return address
 
 
 def mark_picked_up(uow: UnitOfWork, courier: Person, number: str) -> Order:

@@ -49,6 +49,8 @@ class DeliverySettings:
     pickup: bool
     time_windows: tuple[str, ...] = ("08:00-10:00", "12:00-14:00", "17:00-19:00")
     days_ahead: int = 3
+    # How long after a drop is done its courier still sees the full address and phone (then: postal code only).
+    address_grace_hours: int = 12
 
     def serves(self, postal_code: str) -> bool:
         code = postal_code.strip()
@@ -243,6 +245,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
                 pickup=bool(delivery.get("pickup", True)),
                 time_windows=tuple(delivery.get("time_windows", DeliverySettings.time_windows)),
                 days_ahead=int(delivery.get("days_ahead", DeliverySettings.days_ahead)),
+                address_grace_hours=int(delivery.get("address_grace_hours", DeliverySettings.address_grace_hours)),
             ),
             platform_commission_pct=_decimal(raw["commission"]["platform_pct"], "commission.platform_pct"),
             config_path=config_path,

@@ -28,6 +28,7 @@ from catalog.services import (
     view_product,
 )
 from catalog.text import fold, tokens
+from checkout.drops import vendor_recipient
 from checkout.models import VendorOrder
 from checkout.services import change_status
 from checkout.status import AT_VENDOR, TRANSITIONS, OrderStatus
@@ -169,6 +170,9 @@ class OpenOrder:
     goods_total: Decimal  # this vendor's goods
     slot: str  # "2026-11-25 17:00-19:00", or "" when none was booked
     can_be_marked_ready: bool
+    # The recipient's first name, to label the bag ("" when none was given). Never more of the address:
+    # where and how to reach the customer is the courier's business (checkout/drops.py).
+    recipient: str = ""
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,7 @@ def open_orders(uow: UnitOfWork, person: Person) -> OpenOrders:
             goods_total=part.goods_total,
             slot=part.order.time_slot,
             can_be_marked_ready=OrderStatus.PREPARED in TRANSITIONS[OrderStatus(part.status)],
+            recipient=vendor_recipient(part.order),
         )
         for part in parts
     )

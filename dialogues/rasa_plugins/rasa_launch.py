@@ -16,13 +16,14 @@ TOKEN_ENV = "SMARTKET_RASA_API_TOKEN"
 
 def arguments(argv: list[str], token: str) -> list[str]:
     """`argv` with `--auth-token` added when the API is on; SystemExit when it is on without a token."""
-    if "--auth-token" in argv:
+    if any(a in ("-t", "--auth-token") or a.startswith("--auth-token=") for a in argv):
         raise SystemExit("pass the Rasa API token in $SMARTKET_RASA_API_TOKEN, never on the command line")
     if "--enable-api" not in argv:
         return argv
     if len(token.strip()) < 16:
         raise SystemExit(f"Rasa's HTTP API is served only with a token: set {TOKEN_ENV} (16 characters or more)")
-    return [*argv, "--auth-token", token.strip()]
+    # One argument: a token starting with "-" (token_urlsafe makes one in 64) is not read as an option.
+    return [*argv, f"--auth-token={token.strip()}"]
 
 
 def main() -> None:

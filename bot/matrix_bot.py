@@ -5,8 +5,11 @@
   in the database (before the batch is handled, so a crash can drop an answer but never repeat one),
   and replies use transaction ids derived from the message they answer, which Synapse deduplicates.
 - Buttons become a numbered list; people answer with the number or the button's words (`NumberedChoices`).
-- Images are uploaded and sent as `m.image`, documents (QR-bill PDFs) as `m.file`. Encrypted rooms get
-  a notice that encryption is not supported yet (no maintained pure-Python crypto store to rely on here).
+- Images are uploaded and sent as `m.image`, documents (QR-bill PDFs) as `m.file`.
+- A shared location (`m.location`, its `geo:` URI) goes to Rasa as the same payload as on Telegram
+  (bot/sharing.py); Matrix has no "share my location" button, so a question that offers it gets a hint line.
+- Encrypted rooms get a notice that encryption is not supported yet (no maintained pure-Python crypto store
+  to rely on here).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from nio import (
     MatrixRoom,
     RoomCreateResponse,
     RoomMessageText,
+    RoomMessageUnknown,
     RoomSendResponse,
     SyncResponse,
     UploadResponse,
@@ -43,6 +47,7 @@ from bot.cursors import read_cursor, save_cursor
 from bot.dispatcher import PermanentSendError, TemporarySendError
 from bot.rasa_client import BotMessage, Button
 from bot.router import Router
+from bot.sharing import geo_payload
 from catalog.text import fold
 from marketplace.accounts import person_for_chat, remember_reply_to
 from marketplace.db import Database
@@ -79,6 +84,20 @@ def body_chunks(body: str, limit: int = MAX_BODY) -> list[str]:
             chunks, current = [*chunks, current], ""
         current += line
     return [chunk for chunk in (*chunks, current) if chunk.strip()]
+
+
+def location_uri(content: Any) -> str | None:
+    """The `geo:` URI of an `m.location` event's content: `geo_uri`, or the extensible-events form
+    (MSC3488: `m.location.uri`) that newer clients send alongside it."""
+    if not isinstance(content, dict):
+        return None
+    if isinstance(content.get("geo_uri"), str):
+        return content["geo_uri"]
+    for key in ("m.location", "org.matrix.msc3488.location"):
+        block = content.get(key)
+        if isinstance(block, dict) and isinstance(block.get("uri"), str):
+            return block["uri"]
+    return None
 
 
 class NumberedChoices:
@@ -275,6 +294,8 @@ class MatrixChannel:
                 continue
             if isinstance(event, RoomMessageText):
                 await self._on_text(room_id, room, event)
+            elif isinstance(event, RoomMessageUnknown) and event.msgtype == "m.location":  # nio has no class for it
+                await self._on_location(room_id, room, event)
 
     async def _warn_encrypted(self, room_id: str) -> None:
         if room_id in self._warned_encrypted:
@@ -290,17 +311,38 @@ class MatrixChannel:
         payload = self.choices.answer(room_id, event.body)
         incoming = Incoming(address, payload or event.body, self.default_language, name or "", room_id)
         replies = await (self.router.press(incoming) if payload else self.router.handle(incoming))
-        await self.send(room_id, replies, answering=event.event_id)
+        await self.send(room_id, replies, event.event_id, await self._share_language(incoming, replies))
+
+    async def _on_location(self, room_id: str, room: MatrixRoom | None, event: RoomMessageUnknown) -> None:
+        """A shared location: its `geo:` URI as the share_location payload, pressed for the person like a button;
+        a URI that is not a well-formed position gets a sentence in the person's language."""
+        address = f"matrix:{event.sender}"
+        await asyncio.to_thread(self._remember_room, address, room_id)
+        name = room.user_name(event.sender) if room is not None else ""
+        payload = geo_payload(location_uri(event.content))
+        incoming = Incoming(address, payload or "", self.default_language, name or "", room_id)
+        if payload is None:
+            lang = await self.router.language(incoming)
+            await self.send(room_id, [BotMessage(translate("share.location_invalid", lang))], event.event_id, lang)
+            return
+        replies = await self.router.press(incoming)
+        await self.send(room_id, replies, event.event_id, await self._share_language(incoming, replies))
+
+    async def _share_language(self, incoming: Incoming, replies: list[BotMessage]) -> str:
+        """The person's language for a share hint, looked up only when a reply has one."""
+        return await self.router.language(incoming) if any(reply.share for reply in replies) else ""
 
     # --- outgoing ------------------------------------------------------------------------------
 
     @staticmethod
-    def render(message: BotMessage) -> str:
+    def render(message: BotMessage, lang: str = "fr") -> str:
         lines = [message.text] if message.text else []
         lines += [f"{number}. {button.title}" for number, button in enumerate(message.buttons, 1)]
+        if "location" in message.share:  # no request button on Matrix: say that a location can be sent
+            lines.append(translate("share.location_hint", lang))
         return "\n".join(lines)
 
-    async def send(self, room_id: str, replies: list[BotMessage], answering: str = "") -> None:
+    async def send(self, room_id: str, replies: list[BotMessage], answering: str = "", lang: str = "") -> None:
         self.choices.forget(room_id)  # a new answer begins: the previous list no longer applies, even if this fails
         offered: tuple[Button, ...] = ()
         for index, reply in enumerate(replies):
@@ -310,7 +352,7 @@ class MatrixChannel:
             if reply.document:
                 await self._send_file(room_id, reply.document, key + "d", "m.file")
             offered = reply.buttons or offered
-            for part, body in enumerate(body_chunks(self.render(reply))):
+            for part, body in enumerate(body_chunks(self.render(reply, lang or self.default_language))):
                 tx = key + (f"p{part}" if part else "")  # the first part keeps the key it always had
                 await self._send_content(room_id, {"msgtype": "m.text", "body": body}, tx)
         self.choices.offer(room_id, offered)

@@ -11,7 +11,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -34,6 +34,12 @@ class BotMessage:
     buttons: tuple[Button, ...] = ()
     image: str = ""
     document: str = ""  # a file to send as such (a QR-bill PDF), from Rasa's custom payload
+    # What the person may share instead of typing ("location", "contact"): Telegram shows request buttons,
+    # Matrix a hint line. From the custom payload {"share": [...]} that follows the question (notes: step 8).
+    share: tuple[str, ...] = ()
+
+
+SHAREABLE = ("location", "contact")  # the values of {"share": [...]} the adapters know how to offer
 
 
 @dataclass
@@ -81,8 +87,10 @@ class RasaClient:
 
 
 def to_messages(answer: Any) -> list[BotMessage]:
-    """Rasa's REST channel answer (a list of {text, buttons, image}) as our messages. Anything not shaped so (a
-    custom payload, a broken plugin) is left out, so that one odd field never costs the person the whole answer."""
+    """Rasa's REST channel answer (a list of {text, buttons, image, custom}) as our messages. Anything not shaped
+    so (an unknown custom payload, a broken plugin) is left out, so that one odd field never costs the person the
+    whole answer. A custom item that only says what may be shared ({"share": [...]}) is folded into the message
+    before it, the question it belongs to (a message of its own when nothing came before)."""
 
     def text(value: Any) -> str:
         return value if isinstance(value, str) else ""
@@ -94,16 +102,33 @@ def to_messages(answer: Any) -> list[BotMessage]:
         listed = item.get("buttons") if isinstance(item.get("buttons"), list) else []
         return tuple(Button(text(b.get("title")), text(b.get("payload"))) for b in listed if isinstance(b, dict))
 
-    return [
-        BotMessage(
+    messages: list[BotMessage] = []
+    for item in answer if isinstance(answer, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = BotMessage(
             text=text(item.get("text")) or text(custom(item).get("caption")),
             buttons=buttons(item),
             image=text(item.get("image")),
             document=text(custom(item).get("document")),
+            share=shared(custom(item).get("share")),
         )
-        for item in (answer if isinstance(answer, list) else [])
-        if isinstance(item, dict)
-    ]
+        if "share" in custom(item) and message == BotMessage(share=message.share):  # only a share offer
+            if messages:
+                before = messages[-1]
+                messages[-1] = replace(before, share=tuple(v for v in SHAREABLE if v in before.share + message.share))
+            elif message.share:
+                messages.append(message)
+            continue
+        messages.append(message)
+    return messages
+
+
+def shared(value: Any) -> tuple[str, ...]:
+    """The known values of a custom payload's "share" list, in our order; () for anything else."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(known for known in SHAREABLE if any(isinstance(v, str) and v == known for v in value))
 
 
 class RasaUnavailable(Exception):

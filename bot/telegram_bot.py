@@ -1,7 +1,10 @@
 """The Telegram channel (python-telegram-bot 22): messages to the router, answers rendered natively.
 
 Rasa buttons become inline keyboards (paginated by editing the message when long), images are sent as
-photos, text is HTML-escaped for the HTML parse mode. Outgoing requests go through a rate limiter that
+photos, text is HTML-escaped for the HTML parse mode. When the checkout asks for an address or a phone
+number, a reply keyboard offers to share the person's location or own number (`request_location`,
+`request_contact`); what they share goes to Rasa as a payload (bot/sharing.py), and the keyboard is removed
+with the next message that does not offer it. Outgoing requests go through a rate limiter that
 keeps to Telegram's flood limits: about 30 messages/s overall, about 1/s per chat.
 """
 
@@ -18,7 +21,16 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from aiolimiter import AsyncLimiter
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
@@ -36,6 +48,7 @@ from bot.commands import Incoming, command_of
 from bot.dispatcher import PermanentSendError, TemporarySendError
 from bot.rasa_client import BotMessage, Button
 from bot.router import MENU, Router
+from bot.sharing import contact_payload, location_payload
 from marketplace.i18n import resolve_language, translate
 from marketplace.media import MediaPolicy, MediaRefused
 
@@ -45,6 +58,9 @@ PAGE_SIZE = 6  # buttons per page of a long list
 MAX_TEXT = 4096
 CALLBACK_LIMIT = 64  # bytes Telegram accepts in callback_data
 TELEGRAM_LANGUAGES = ("fr", "de", "it", "en")
+MAX_KEYBOARD_CHATS = 50_000  # chats whose share keyboard is still up (the least recent are forgotten)
+
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 def html_chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -164,6 +180,8 @@ class TelegramChannel:
         self._payloads: OrderedDict[str, str] = OrderedDict()  # short callback id -> long payload
         self._keyboards: OrderedDict[str, Keyboard] = OrderedDict()
         self._chat_locks: dict[int, asyncio.Lock] = {}
+        # Chats where a share keyboard is up: the next message without one takes it away.
+        self._share_keyboards: OrderedDict[int, None] = OrderedDict()
         builder: ApplicationBuilder = ApplicationBuilder().token(token).rate_limiter(ChatRateLimiter())
         if base_url:
             builder = builder.base_url(base_url).base_file_url(base_file_url or base_url)
@@ -171,6 +189,8 @@ class TelegramChannel:
         self.app: Application = builder.concurrent_updates(True).build()
         self.app.add_handler(MessageHandler(filters.TEXT, self.on_text))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
+        self.app.add_handler(MessageHandler(filters.LOCATION, self.on_location))
+        self.app.add_handler(MessageHandler(filters.CONTACT, self.on_contact))
         self.app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other))
         self.app.add_error_handler(self.on_error)
 
@@ -241,7 +261,7 @@ class TelegramChannel:
         async with self._lock(message.chat_id):
             incoming = self.incoming(update, message.text or "")
             replies = await self.router.handle(incoming)
-            await self.send(message.chat_id, replies)
+            await self._answer(message.chat_id, incoming, replies)
             if (command_of(incoming.text) or ("",))[0] == "link":
                 await self._register_work_commands(message.chat_id, incoming.address)
 
@@ -263,14 +283,48 @@ class TelegramChannel:
         await query.answer()
         chat_id = query.message.chat.id
         async with self._lock(chat_id):
-            replies = await self.router.press(self.incoming(update, payload))
-            await self.send(chat_id, replies)
+            incoming = self.incoming(update, payload)
+            await self._answer(chat_id, incoming, await self.router.press(incoming))
+
+    async def on_location(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared location: its coordinates go to Rasa as a payload. A live location counts once, as first
+        sent: its updates come as edits, and are ignored (the person is on the move, the address is not)."""
+        message = update.message  # None for an edit
+        if message is None or message.location is None or update.effective_user is None:
+            return
+        location = message.location
+        payload = location_payload(location.latitude, location.longitude)
+        await self._share(update, message.chat_id, payload, refusal="share.location_invalid", offer="location")
+
+    async def on_contact(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared contact: only the person's own number (what "Share my phone number" sends) is taken; someone
+        else's contact card is refused, and nothing of it is kept or sent on."""
+        message, user = update.message, update.effective_user
+        if message is None or message.contact is None or user is None:
+            return
+        if message.contact.user_id != user.id:
+            await self._share(update, message.chat_id, None, refusal="share.contact_not_yours", offer="contact")
+            return
+        payload = contact_payload(message.contact.phone_number)
+        await self._share(update, message.chat_id, payload, refusal="share.contact_invalid", offer="contact")
+
+    async def _share(self, update: Update, chat_id: int, payload: str | None, refusal: str, offer: str) -> None:
+        """Press the payload for the person, like a button; without one, say why in their language, with the
+        button that shares the right thing (the sentence points to it)."""
+        async with self._lock(chat_id):
+            incoming = self.incoming(update, payload or "")
+            if payload is None:
+                lang = await self.router.language(incoming)
+                await self.send(chat_id, [BotMessage(translate(refusal, lang), share=(offer,))], lang)
+                return
+            await self._answer(chat_id, incoming, await self.router.press(incoming))
 
     async def on_other(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Stickers, voice, photos: say what the bot understands."""
-        if update.effective_message and update.effective_user:
+        """Stickers, voice, photos: say what the bot understands. (Locations and contacts have their handlers;
+        an edit of anything, a live location moving, gets no answer.)"""
+        if update.message and update.effective_user:
             lang = await self.router.language(self.incoming(update, ""))
-            await self.send(update.effective_message.chat_id, [BotMessage(translate("bot.text_only", lang))])
+            await self.send(update.message.chat_id, [BotMessage(translate("bot.text_only", lang))])
 
     async def on_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram handler failed: %s", context.error, exc_info=context.error)
@@ -330,22 +384,67 @@ class TelegramChannel:
         except BadRequest as exc:  # "message is not modified": the same page pressed again
             log.debug("page not turned: %s", exc)
 
-    async def send(self, chat_id: int, replies: list[BotMessage]) -> None:
+    async def _answer(self, chat_id: int, incoming: Incoming, replies: list[BotMessage]) -> None:
+        """Send the replies; a share keyboard is labelled in the person's language (looked up only then)."""
+        lang = await self.router.language(incoming) if any(reply.share for reply in replies) else ""
+        await self.send(chat_id, replies, lang)
+
+    async def send(self, chat_id: int, replies: list[BotMessage], lang: str = "") -> None:
         for reply in replies:
             try:
-                await self._send_one(chat_id, reply)
+                await self._send_one(chat_id, reply, lang or self.languages[0])
             except TelegramError as exc:
                 log.warning("Telegram send to a chat failed: %s", exc)
 
-    async def _send_one(self, chat_id: int, reply: BotMessage) -> int:
-        _, markup = self._keyboard(reply.buttons)
+    @staticmethod
+    def share_keyboard(share: tuple[str, ...], lang: str) -> ReplyKeyboardMarkup | None:
+        """One button a row for each thing the person may share; it hides once used (one_time_keyboard)."""
+        rows = []
+        if "location" in share:
+            rows.append([KeyboardButton(translate("share.location", lang), request_location=True)])
+        if "contact" in share:
+            rows.append([KeyboardButton(translate("share.contact", lang), request_contact=True)])
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True) if rows else None
+
+    def _removal(self, chat_id: int) -> ReplyKeyboardRemove | None:
+        return ReplyKeyboardRemove() if chat_id in self._share_keyboards else None
+
+    def _shown(self, chat_id: int, markup: ReplyMarkup | None) -> None:
+        """Remember what a sent message did to the chat's share keyboard."""
+        if isinstance(markup, ReplyKeyboardMarkup):
+            self._share_keyboards.pop(chat_id, None)
+            self._share_keyboards[chat_id] = None
+            if len(self._share_keyboards) > MAX_KEYBOARD_CHATS:
+                self._share_keyboards.popitem(last=False)
+        elif isinstance(markup, ReplyKeyboardRemove):
+            self._share_keyboards.pop(chat_id, None)
+
+    async def _send_one(self, chat_id: int, reply: BotMessage, lang: str) -> int:
+        """One reply as a message (or a few: a long text in parts). A message carries one keyboard: inline buttons
+        if it has any, else the share keyboard, else the removal of a share keyboard still up. A question with both
+        buttons and something to share keeps its buttons and is followed by a short prompt with the keyboard."""
+        _, inline = self._keyboard(reply.buttons)
+        keyboard = self.share_keyboard(reply.share, lang)
+        if keyboard is not None and not (reply.text or reply.image or reply.document):  # the offer alone
+            reply = BotMessage(translate("share.prompt", lang), reply.buttons)
+        markup: ReplyMarkup | None = inline or keyboard or self._removal(chat_id)
+        message_id = await self._send_content(chat_id, reply, markup)
+        self._shown(chat_id, markup)
+        if keyboard is not None and inline is not None:
+            sent = await self.app.bot.send_message(chat_id, html.escape(translate("share.prompt", lang)),
+                                                   parse_mode=ParseMode.HTML, reply_markup=keyboard)  # fmt: skip
+            self._shown(chat_id, keyboard)
+            message_id = sent.message_id
+        return message_id
+
+    async def _send_content(self, chat_id: int, reply: BotMessage, markup: ReplyMarkup | None) -> int:
         text = html.escape(reply.text)
         if reply.document:
             data = await self._photo(reply.document, "document")
             if isinstance(data, bytes):
                 name = os.path.basename(reply.document)
                 sent = await self.app.bot.send_document(chat_id, data, filename=name, caption=text[:1024] or None,
-                                                        parse_mode=ParseMode.HTML)  # fmt: skip
+                                                        parse_mode=ParseMode.HTML, reply_markup=markup)  # fmt: skip
                 return sent.message_id
         if reply.image:
             photo = await self._photo(reply.image, "image")

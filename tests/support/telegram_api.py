@@ -13,7 +13,12 @@ What it speaks, as Telegram does:
   `{"ok": false, "error_code": N, "description": ...}` (+ `parameters.retry_after` on 429). Files the bot
   uploaded can be fetched back by getFile and `GET /file/bot<token>/<file_path>`.
 - Objects: User, Chat (private chats only: chat id == user id), Message (message ids increase per chat and
-  are shared by the person's and the bot's messages), PhotoSize, Document, CallbackQuery, Update, BotCommand.
+  are shared by the person's and the bot's messages), PhotoSize, Document, CallbackQuery, Update, BotCommand,
+  Location (live ones move by `edited_message`), Contact.
+- Keyboards: inline keyboards checked as Telegram does; a reply keyboard (`keyboard` of KeyboardButtons, at
+  most one `request_*` field each) stays with the person until a message removes it (`remove_keyboard`) or
+  brings another; edits take inline keyboards only ("inline keyboard expected"), and the Message the bot gets
+  back echoes inline keyboards only, as Telegram does.
 - Text: leading/trailing whitespace trimmed; HTML parse mode parsed into entities with Telegram's own parser
   rules and error texts ("can't parse entities: Unsupported start tag "x" at byte offset 3", ...). One
   deliberate difference: by default (`strict_html=True`) a bare `&` or `>` is refused too. Telegram shows those
@@ -32,8 +37,10 @@ What it speaks, as Telegram does:
   update arrives.
 
 Test side (thread-safe; blocking waits have `*_async` twins for code running in an event loop):
-user_sends, user_presses, user_blocks_bot, push_update, messages_to, wait_for, wait_for_count, fail_next,
-and the records `requests`, `answered_callbacks`, `commands`, `flood_errors`, `internal_errors`.
+user_sends, user_presses, user_taps (a reply keyboard button: request_location / request_contact share the
+person's own location or number), user_shares_location, user_moves (a live location), user_shares_contact
+(any contact card), user_blocks_bot, push_update, messages_to, reply_keyboard, wait_for, wait_for_count,
+fail_next, and the records `requests`, `answered_callbacks`, `commands`, `flood_errors`, `internal_errors`.
 A SentMessage's `text` is what the person sees (HTML parsed, trimmed); `raw_text` is what the bot sent.
 """
 
@@ -493,6 +500,8 @@ class _Chat:
     events: list[tuple[SentMessage, int]] = field(default_factory=list)
     waited: int = 0  # events before this index were passed by an earlier wait_for
     received: set[int] = field(default_factory=set)  # ids of the person's messages
+    keyboard: dict[str, Any] | None = None  # the reply keyboard the person has, as the bot last sent it
+    live_location: dict[str, Any] | None = None  # the person's live location message, while it is shared
 
     def json(self) -> dict[str, Any]:
         chat = {"id": self.user["id"], "type": "private", "first_name": self.user["first_name"]}
@@ -681,14 +690,16 @@ class FakeTelegramAPI:
         return text, entities
 
     @staticmethod
-    def _check_markup(markup: Any) -> dict[str, Any] | None:
+    def _check_markup(markup: Any, *, inline_only: bool = False) -> dict[str, Any] | None:
         if markup is None:
             return None
         if not isinstance(markup, dict):
             raise bad_request("can't parse reply keyboard markup JSON object")
         rows = markup.get("inline_keyboard")
         if rows is None:
-            return markup  # a reply keyboard, its removal, or force_reply: kept as sent
+            if inline_only:
+                raise bad_request("inline keyboard expected")
+            return check_reply_keyboard(markup)
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
         for button in itertools.chain.from_iterable(rows):
@@ -860,6 +871,10 @@ class FakeTelegramAPI:
             chat.next_message_id += 1
             chat.sent.append(message)
             chat.events.append((message, 0))
+            if markup and "keyboard" in markup:  # the person's keyboard until another replaces or removes it
+                chat.keyboard = markup
+            elif markup and markup.get("remove_keyboard"):
+                chat.keyboard = None
             self._lock.notify_all()
             return self._message_json(message)
 
@@ -867,7 +882,7 @@ class FakeTelegramAPI:
         """An edit of the text (key "text"), the caption ("caption") or only the keyboard (None)."""
         if p.get("inline_message_id"):
             raise bad_request("MESSAGE_ID_INVALID")  # the fake has no inline mode
-        markup = self._check_markup(p.get("reply_markup"))
+        markup = self._check_markup(p.get("reply_markup"), inline_only=True)
         content = self._content(p, key, TEXT_LIMIT if key == "text" else CAPTION_LIMIT) if key else None
         with self._lock:
             chat = self._chat(p)
@@ -1038,6 +1053,83 @@ class FakeTelegramAPI:
             self._push({"callback_query": query})
             return query_id
 
+    def _from_person(self, user_id: int, content: dict[str, Any]) -> tuple[_Chat, dict[str, Any]]:
+        """A new message of the person (with the lock held): `content` is what it carries (text, location...)."""
+        chat = self._chats.get(user_id)
+        if chat is None:
+            raise AssertionError(f"user {user_id} never wrote to the bot (user_sends first)")
+        message = {"message_id": chat.next_message_id, "from": chat.user, "chat": chat.json(),
+                   "date": int(time.time()), **content}  # fmt: skip
+        chat.received.add(chat.next_message_id)
+        chat.next_message_id += 1
+        return chat, message
+
+    def user_shares_location(
+        self, user_id: int, latitude: float, longitude: float, *, live_period: int | None = None
+    ) -> int:
+        """The person sends a location from the attachment menu (with `live_period`: a live one, which then moves
+        with user_moves); returns the update id."""
+        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if live_period is not None:
+            location.update(live_period=live_period, horizontal_accuracy=12.5)
+        with self._lock:
+            chat, message = self._from_person(user_id, {"location": location})
+            chat.live_location = message if live_period is not None else None
+            return self._push({"message": message})
+
+    def user_moves(self, user_id: int, latitude: float, longitude: float) -> int:
+        """The person's live location moves: Telegram sends the same message again as `edited_message`."""
+        with self._lock:
+            chat = self._chats.get(user_id)
+            if chat is None or chat.live_location is None:
+                raise AssertionError(f"user {user_id} shares no live location")
+            moved = {**chat.live_location["location"], "latitude": latitude, "longitude": longitude}
+            chat.live_location = {**chat.live_location, "location": moved, "edit_date": int(time.time())}
+            return self._push({"edited_message": chat.live_location})
+
+    def user_shares_contact(
+        self, user_id: int, phone_number: str, *, first_name: str = "Léa", contact_user_id: int | None = None
+    ) -> int:
+        """The person sends a contact card from their address book: anyone's number, with that person's Telegram
+        user id when they use Telegram (`contact_user_id`). Returns the update id."""
+        contact: dict[str, Any] = {"phone_number": phone_number, "first_name": first_name}
+        if contact_user_id is not None:
+            contact["user_id"] = contact_user_id
+        with self._lock:
+            _, message = self._from_person(user_id, {"contact": contact})
+            return self._push({"message": message})
+
+    def user_taps(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        phone_number: str | None = None,
+    ) -> int:
+        """The person taps a button of the reply keyboard they have: a `request_location` button sends where they
+        are (`latitude`, `longitude`), a `request_contact` one their own number (`phone_number`, with their own
+        user id), a plain one its text. Returns the update id."""
+        with self._lock:
+            chat = self._chats.get(user_id)
+            rows = (chat.keyboard or {}).get("keyboard", []) if chat else []
+            buttons = [{"text": b} if isinstance(b, str) else b for row in rows for b in row]
+            button = next((b for b in buttons if b.get("text") == text), None)
+            if chat is None or button is None:
+                raise AssertionError(f"user {user_id} has no keyboard button {text!r}: {buttons}")
+            if button.get("request_location"):
+                assert latitude is not None and longitude is not None, "where is the person?"
+                content: dict[str, Any] = {"location": {"latitude": latitude, "longitude": longitude}}
+            elif button.get("request_contact"):
+                assert phone_number is not None, "what is the person's number?"
+                content = {"contact": {"phone_number": phone_number, "first_name": chat.user["first_name"],
+                                       "user_id": user_id}}  # fmt: skip
+            else:
+                content = {"text": text}
+            _, message = self._from_person(user_id, content)
+            return self._push({"message": message})
+
     def user_blocks_bot(self, user_id: int) -> int:
         """The person blocks the bot: sends get 403 until they write again. Returns the my_chat_member update id."""
         with self._lock:
@@ -1079,6 +1171,15 @@ class FakeTelegramAPI:
     def commands_for(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, str]]:
         with self._lock:
             return list(self._commands.get(commands_key({"scope": scope, "language_code": language_code}), []))
+
+    def reply_keyboard(self, chat_id: int) -> list[dict[str, Any]] | None:
+        """The buttons of the reply keyboard the person has now (plain ones as {"text": ...}), or None."""
+        with self._lock:
+            chat = self._chats.get(chat_id)
+            if chat is None or chat.keyboard is None:
+                return None
+            rows = chat.keyboard["keyboard"]
+            return [{"text": b} if isinstance(b, str) else dict(b) for row in rows for b in row]
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Every bot message to that chat, in order (edited ones show their latest version)."""
@@ -1154,6 +1255,28 @@ METHODS: dict[str, Callable[[FakeTelegramAPI, dict[str, Any]], Any]] = {
     "sendchataction": FakeTelegramAPI._send_chat_action,
     "getfile": FakeTelegramAPI._get_file,
 }
+
+
+REQUEST_FIELDS = ("request_contact", "request_location", "request_poll", "request_users", "request_chat", "web_app")
+
+
+def check_reply_keyboard(markup: dict[str, Any]) -> dict[str, Any]:
+    """A ReplyKeyboardMarkup, ReplyKeyboardRemove or ForceReply as Telegram checks it; kept as sent."""
+    if "keyboard" in markup:
+        rows = markup["keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
+        for button in itertools.chain.from_iterable(rows):
+            if isinstance(button, str):
+                continue
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                raise bad_request('can\'t parse keyboard button: Field "text" must be of type String')
+            if sum(1 for name in REQUEST_FIELDS if button.get(name)) > 1:
+                raise bad_request("can't parse keyboard button: only one of the optional fields can be used")
+        return markup
+    if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
+        return markup
+    raise bad_request("can't parse reply keyboard markup JSON object")
 
 
 def update_kind(update: dict[str, Any]) -> str:

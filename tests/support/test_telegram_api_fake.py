@@ -18,7 +18,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import (
     ApplicationBuilder,
@@ -426,3 +435,49 @@ def test_injected_failures_and_waiting(fake: FakeTelegramAPI) -> None:
     with pytest.raises(AssertionError, match="'one'"):
         fake.wait_for(USER, timeout=0)  # "one" was passed by the previous wait
     assert [m.text for m in fake.wait_for_count(USER, 2, timeout=0)] == ["one", "two"]
+
+
+def test_reply_keyboards_and_what_people_share_with_them(fake: FakeTelegramAPI) -> None:
+    share = ReplyKeyboardMarkup(
+        [[KeyboardButton("where", request_location=True)], [KeyboardButton("number", request_contact=True)]],
+        one_time_keyboard=True,
+    )
+
+    async def scenario(bot: Bot) -> None:
+        sent = await bot.send_message(USER, "Address?", reply_markup=share)
+        assert sent.reply_markup is None, "Telegram echoes inline keyboards only"
+        with pytest.raises(BadRequest, match=ptb("inline keyboard expected")):
+            await bot.edit_message_text("Address, please?", USER, sent.message_id, reply_markup=share)  # type: ignore[arg-type]
+        for broken in ({"keyboard": "where"}, {"keyboard": [[{"text": 1}]]}, {"remove_keyboard": False},
+                       {"keyboard": [[{"text": "x", "request_location": True, "request_contact": True}]]}):  # fmt: skip
+            with pytest.raises(BadRequest):
+                await bot.send_message(USER, "x", reply_markup=broken)  # type: ignore[arg-type]
+
+    with_bot(fake, scenario)
+    assert fake.reply_keyboard(USER) == [
+        {"text": "where", "request_location": True},
+        {"text": "number", "request_contact": True},
+    ]
+    fake.take_updates()
+    fake.user_taps(USER, "where", latitude=46.2, longitude=6.15)
+    fake.user_taps(USER, "number", phone_number="41791234567")
+    fake.user_shares_location(USER, 46.3, 6.2, live_period=600)
+    fake.user_moves(USER, 46.31, 6.21)
+    fake.user_shares_contact(USER, "+41 22 123 45 67", first_name="Léa", contact_user_id=77)
+    tapped_location, tapped_contact, live, moved, card = fake.take_updates()
+    assert tapped_location["message"]["location"] == {"latitude": 46.2, "longitude": 6.15}
+    assert tapped_contact["message"]["contact"] == {"phone_number": "41791234567", "first_name": "Ana", "user_id": USER}
+    assert live["message"]["location"]["live_period"] == 600
+    assert moved["edited_message"]["message_id"] == live["message"]["message_id"]
+    assert moved["edited_message"]["location"]["latitude"] == 46.31 and "edit_date" in moved["edited_message"]
+    assert card["message"]["contact"] == {"phone_number": "+41 22 123 45 67", "first_name": "Léa", "user_id": 77}
+    update = Update.de_json(moved, None)  # type: ignore[arg-type]
+    assert update.edited_message is not None and update.edited_message.location.live_period == timedelta(seconds=600)  # type: ignore[union-attr]
+    with pytest.raises(AssertionError, match="no keyboard button 'elsewhere'"):
+        fake.user_taps(USER, "elsewhere")
+
+    async def remove(bot: Bot) -> None:
+        await bot.send_message(USER, "Thanks.", reply_markup=ReplyKeyboardRemove())
+
+    with_bot(fake, remove)
+    assert fake.reply_keyboard(USER) is None

@@ -12,6 +12,9 @@ PLATFORMS = ("telegram", "matrix", "terminal")
 # The platforms a sender id may name outside the demo deployment; `terminal:` ids belong to the demo only.
 CHAT_PLATFORMS = ("telegram", "matrix")
 MATRIX_USER = re.compile(r"^@[^:\s]+:\S+$")
+# Telegram user ids have at most 52 significant bits (16 digits); a Matrix user id is at most 255 bytes
+# (the spec's limit, and our column's); terminal names are short. Longer ids are nobody's.
+MAX_ID_BYTES = {"telegram": 20, "matrix": 255, "terminal": 64}
 
 
 class UnknownSender(PermissionDenied):
@@ -25,6 +28,7 @@ def parse_chat_address(address: str) -> tuple[str, str]:
     """`telegram:123` -> ("telegram", "123"); Telegram ids are numbers, Matrix ids `@user:server`."""
     platform, _, external_id = address.strip().partition(":")
     valid = platform in PLATFORMS and bool(external_id) and not any(c.isspace() for c in external_id)
+    valid = valid and len(external_id.encode("utf-8", "surrogatepass")) <= MAX_ID_BYTES.get(platform, 0)
     if platform == "matrix":
         valid = valid and bool(MATRIX_USER.match(external_id))
     if platform == "telegram":

@@ -74,7 +74,13 @@ def test_chat_platform_ids_are_senders_everywhere(sender: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "sender", ["bob", "", "telegram:bob", "tg:1001", " telegram:1001", "telegram:1001\n", "matrix:anna", "admin"]
+    "sender",
+    [
+        *["bob", "", "telegram:bob", "tg:1001", " telegram:1001", "telegram:1001\n", "matrix:anna", "admin"],
+        # longer than any platform's ids (and than the column: PostgreSQL refused them mid-action)
+        "telegram:" + "4" * 21,
+        "matrix:@" + "a" * 250 + ":example.org",
+    ],
 )
 def test_ids_no_bot_builds_are_refused_even_in_the_demo(sender: str) -> None:
     for demo in (False, True):

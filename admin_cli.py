@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from admin import database, delivery, dialogue, keys, orders, outbox, payments, products, reports, vendors
+from admin import database, delivery, dialogue, keys, orders, outbox, payments, privacy, products, reports, vendors
 from admin.context import AdminContext, default_language
 
 cli = typer.Typer(help="Run a SmartketPlace chat marketplace.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -45,6 +45,7 @@ for name, group in [
     ("delivery", delivery.app),
     ("payments", payments.app),
     ("keys", keys.app),
+    ("privacy", privacy.app),
 ]:
     cli.add_typer(group, name=name)
 

@@ -41,7 +41,7 @@ from bootstrap import App, build_app
 from bot.channel import Channel, ChannelConfigError
 from bot.commands import Commands
 from bot.dispatcher import OutboxDispatcher
-from bot.payment_jobs import LemanWebhook, PaymentJobs
+from bot.payment_jobs import LemanWebhook, PaymentJobs, RetentionJob
 from bot.rasa_client import DEFAULT_URL, AsyncRasaClient
 from bot.router import Router
 from marketplace import migrate
@@ -166,6 +166,7 @@ def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = No
                 media=media,
             )
         )
+    process.services.append(RetentionJob(app))  # personal data past its retention ([privacy])
     payments = app.settings.payments
     if payments is not None:
         process.jobs = PaymentJobs(app, interval=float(env.get("PAYMENT_JOBS_INTERVAL", "300")))

@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bootstrap import App
+from marketplace.clock import utcnow
 from payments.comchain import ComChainNode
 from payments.deadlines import cancel_overdue
 from payments.leman import (
@@ -31,6 +34,7 @@ from payments.leman import (
     receive_webhook,
     verify_webhook,
 )
+from privacy.retention import PurgeReport, purge
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/leman/webhook"
@@ -150,3 +154,51 @@ class PaymentJobs:
 
     def stop(self) -> None:
         self._stopping.set()
+
+
+class RetentionJob:
+    """Every [privacy] purge_every_hours, delete or clear the personal data past its retention
+    (privacy.retention; `admin_cli.py privacy purge` runs the same). A service of the bot process, started and
+    stopped with it; the first purge waits `first_delay` seconds, so a start stays quick."""
+
+    name = "privacy-purge"
+
+    def __init__(
+        self,
+        app: App,
+        interval: float | None = None,
+        first_delay: float = 60.0,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.app, self.first_delay, self._now = app, first_delay, now
+        self.interval = interval if interval is not None else app.settings.privacy.purge_every_hours * 3600.0
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def _purge(self) -> PurgeReport:
+        with self.app.db.uow() as uow:
+            return purge(uow, self.app.settings, self._now())
+
+    async def run_once(self) -> PurgeReport:
+        return await asyncio.to_thread(self._purge)
+
+    async def _run(self) -> None:
+        delay = self.first_delay
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return
+            try:
+                await self.run_once()
+            except Exception:  # the database away for a moment: the next run does what this one could not
+                log.exception("privacy purge failed")
+            delay = self.interval
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task

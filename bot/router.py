@@ -20,6 +20,7 @@ import re
 from bot.commands import DIRECT, Commands, Incoming, command_of
 from bot.rasa_client import AsyncRasaClient, BotMessage, RasaUnavailable
 from marketplace.i18n import translate
+from privacy.notice import full_notice, start_notice
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class Router:
             return await asyncio.to_thread(self.commands.handle, incoming)
         if name == "start":
             return await self._start(incoming, args)
+        if name == "privacy":
+            return [BotMessage(full_notice(self.commands.app.settings, await self.language(incoming)))]
         if name in ("language", "langue") and args:
             return await self._rasa(incoming, "/change_language" + json.dumps({"language": args[0].lower()[:2]}))
         if name in TO_INTENT:
@@ -123,7 +126,7 @@ class Router:
         return await self._rasa(incoming, incoming.text)
 
     async def _start(self, incoming: Incoming, args: list[str]) -> list[BotMessage]:
-        welcome = BotMessage(translate("bot.privacy", await self.language(incoming)))
+        welcome = BotMessage(start_notice(self.commands.app.settings, await self.language(incoming)))
         deep_link = args[0] if args else ""
         if deep_link.startswith("p_") and deep_link[2:].isascii() and deep_link[2:].isdigit():
             payload = "/product_details" + json.dumps({"product": f"#{deep_link[2:]}"})

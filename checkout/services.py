@@ -30,6 +30,7 @@ from marketplace.accounts import (
     get_organisation,
     has_admin_rights,
 )
+from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
 from marketplace.errors import (
     DeliveryNotAvailable,
@@ -76,6 +77,7 @@ def set_basket_quantity(uow: UnitOfWork, person: Person, product_id: int, quanti
     product = get_product(uow, product_id)
     check_quantity(quantity, product.unit, allow_zero=True)
     basket = _basket(uow, person)
+    basket.updated_at = utcnow()  # a change of its lines is a change of the basket: retention counts from it
     line = _line(basket, product_id)
     if quantity == 0:
         if line is not None:

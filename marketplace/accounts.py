@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -332,22 +333,29 @@ def members_of(uow: UnitOfWork, slug: str) -> list[MemberView]:
     return sorted(members, key=lambda m: (m.display_name.casefold(), m.person_id))
 
 
+def matching_people(people: Iterable[Person], who: str) -> list[Person]:
+    """The people among `people` whom `who` names: their number (`12` or `#12`), a chat address
+    (`telegram:123`), else their display name (any case). More than one: a name they share, ask for the number."""
+    candidates = list(people)
+    wanted = who.strip()
+    number = wanted.removeprefix("#")
+    found = [
+        p for p in candidates
+        if (number.isdigit() and p.id == int(number)) or any(i.address == wanted for i in p.identities)
+    ]  # fmt: skip
+    if not found and wanted:
+        found = [p for p in candidates if p.display_name.casefold() == wanted.casefold()]
+    return found
+
+
 def find_member(uow: UnitOfWork, slug: str, who: str) -> Membership:
     """The membership in `slug` of the person `who` names: their number (`12` or `#12`, as `members_of` lists
     them), a chat address (`telegram:123`) or their display name if no other member has it."""
     org = get_organisation(uow, slug)
-    wanted = who.strip()
-    number = wanted.removeprefix("#")
-    found = [
-        m for m in org.members
-        if (number.isdigit() and m.person.id == int(number))
-        or any(i.address == wanted for i in m.person.identities)
-    ]  # fmt: skip
-    if not found and wanted:
-        found = [m for m in org.members if m.person.display_name.casefold() == wanted.casefold()]
+    found = matching_people((m.person for m in org.members), who)
     if len(found) != 1:  # none, or a display name two members share: ask for the number
         raise MemberNotFound(member=who, organisation=slug)
-    return found[0]
+    return next(m for m in org.members if m.person is found[0])
 
 
 def remove_member(uow: UnitOfWork, slug: str, who: str) -> MemberView:

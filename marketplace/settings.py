@@ -100,6 +100,37 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """How long personal data is kept ([privacy]). `privacy.retention` enforces these delays and
+    `privacy.notice` quotes them to people, so what the code does and what people are told cannot differ."""
+
+    abandoned_basket_days: int = 30  # a basket nobody touched for this long is deleted
+    conversation_days: int = 90  # Rasa tracker events (what people wrote to the assistant)
+    expired_link_code_days: int = 7  # link codes, counted from their expiry
+    # An order keeps its delivery address (street, details, phone, coordinates, recipient) this long after it
+    # was delivered or cancelled; then only its postal code and locality. The courier sees it for less:
+    # [delivery] address_grace_hours.
+    delivered_address_days: int = 30
+    payment_file_days: int = 180  # QR-bills and e-Léman QR codes in data_dir/payments
+    # Orders are accounting records (Swiss Code of Obligations art. 958f: 10 years from the end of the
+    # financial year, taken as the calendar year); after that their last personal links are removed.
+    accounting_years: int = 10
+    purge_every_hours: int = 6  # how often the bot process runs the purge
+
+
+# The least each [privacy] key may be: less would break the law (accounting), or make no sense.
+PRIVACY_MINIMUM = {
+    "abandoned_basket_days": 1,
+    "conversation_days": 1,
+    "expired_link_code_days": 0,
+    "delivered_address_days": 1,
+    "payment_file_days": 1,
+    "accounting_years": 10,
+    "purge_every_hours": 1,
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     name: str
     slug: str
@@ -117,6 +148,7 @@ class Settings:
     payments: PaymentSettings | None = None
     demo: bool = False  # SMARTKET_DEMO=1: the demo deployment (see DEMO_ENV)
     media_folder: Path | None = None  # [marketplace] media_dir; None: <data_dir>/media
+    privacy: PrivacySettings = PrivacySettings()
 
     @property
     def default_language(self) -> str:
@@ -195,6 +227,37 @@ def _payments(raw: dict, config_path: Path) -> PaymentSettings | None:
     )
 
 
+def _privacy(raw: dict, config_path: Path) -> PrivacySettings:
+    """The [privacy] delays: whole numbers, none below its minimum, no unknown key (a misspelt key would
+    silently keep data for the default time)."""
+    section = raw.get("privacy", {})
+    if not isinstance(section, dict):
+        raise SettingsError(f"{config_path}: privacy must be a section ([privacy]), got {section!r}")
+    unknown = sorted(set(section) - set(PRIVACY_MINIMUM))
+    if unknown:
+        raise SettingsError(f"{config_path}: unknown setting privacy.{unknown[0]}; known: {', '.join(PRIVACY_MINIMUM)}")
+    values = {}
+    for key, minimum in PRIVACY_MINIMUM.items():
+        value = section.get(key, getattr(PrivacySettings, key))
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{config_path}: privacy.{key} must be a whole number, got {value!r}")
+        if value < minimum:
+            why = " (accounting records are kept 10 years, CO art. 958f)" if key == "accounting_years" else ""
+            raise SettingsError(f"{config_path}: privacy.{key} must be at least {minimum}, got {value}{why}")
+        values[key] = value
+    return PrivacySettings(**values)
+
+
+def _check_address_days(settings: Settings) -> None:
+    """An order may not drop its address before its courier stops seeing it: the courier reads it there."""
+    days, hours = settings.privacy.delivered_address_days, settings.delivery.address_grace_hours
+    if days * 24 < hours:
+        raise SettingsError(
+            f"{settings.config_path}: privacy.delivered_address_days ({days} days) must cover "
+            f"delivery.address_grace_hours ({hours} hours): the courier reads the address from the order"
+        )
+
+
 def is_demo(env: Mapping[str, str]) -> bool:
     return env.get(DEMO_ENV, "").strip().lower() in ("1", "true", "yes")
 
@@ -223,7 +286,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             raise SettingsError(f"{config_path}: local_currency.default_share_pct must be 0-100")
         free_from = str(delivery.get("free_from_chf", "")).strip()
         data_dir = Path(env.get("SMARTKET_DATA_DIR") or config_path.parent / market["data_dir"]).resolve()
-        return Settings(
+        settings = Settings(
             name=market["name"],
             slug=market["slug"],
             languages=languages,
@@ -253,6 +316,9 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             payments=_payments(raw, config_path),
             media_folder=(config_path.parent / market["media_dir"]).resolve() if market.get("media_dir") else None,
             demo=is_demo(env),
+            privacy=_privacy(raw, config_path),
         )
+        _check_address_days(settings)
+        return settings
     except KeyError as exc:
         raise SettingsError(f"{config_path}: missing setting {exc}") from exc

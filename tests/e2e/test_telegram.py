@@ -38,13 +38,15 @@ ORDER_NUMBER = re.compile(r"\bGE-[2-9A-HJ-NP-Z]{6}\b")
 WAIT = 90.0  # seconds: generous, for a Rasa turn on a loaded machine; a passing test never waits this long
 users = count(770001)
 
-PRIVACY_FR = (
+PRIVACY_FR = (  # privacy.notice.start_notice, with Geneva's [privacy] conversation_days
     "Bienvenue ! Ici vous achetez local, par chat. Vie privée : nous gardons seulement votre nom d'affichage, "
-    "votre langue et vos commandes ; vous pouvez demander à tout moment une copie ou l'effacement de vos données."
+    "votre langue, vos adresses de livraison et vos commandes, et nos échanges pendant 90 jours. /privacy : ce que "
+    "nous gardons, pourquoi et combien de temps ; /mydata : une copie de vos données ; /forget : les effacer."
 )
 PRIVACY_EN = (
-    "Welcome! Here you buy local, by chat. Privacy: we keep only your display name, your language and your "
-    "orders; you can ask for a copy or the deletion of your data at any time."
+    "Welcome! Here you buy local, by chat. Privacy: we keep only your display name, your language, your delivery "
+    "addresses and your orders, and our conversation for 90 days. /privacy: what we keep, why and for how long; "
+    "/mydata: a copy of your data; /forget: erase it."
 )
 GREETING_FR = (
     "Bonjour ! Je suis l'assistant de GE consomme local : produits et services locaux, payables en francs "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+from types import SimpleNamespace
 from typing import Any
 
 from bot.commands import Incoming
@@ -11,6 +12,7 @@ from bot.matrix_bot import MatrixChannel, NumberedChoices, txn_id
 from bot.rasa_client import BotMessage, Button, RasaUnavailable
 from bot.router import Router
 from bot.telegram_bot import CALLBACK_LIMIT, PAGE_SIZE, TelegramChannel
+from marketplace.settings import DEFAULT_CONFIG, load_settings
 
 
 class FakeRasa:
@@ -28,6 +30,7 @@ class FakeRasa:
 class FakeCommands:
     def __init__(self, vendor: bool = False) -> None:
         self.vendor, self.handled = vendor, []
+        self.app = SimpleNamespace(settings=load_settings(DEFAULT_CONFIG, environ={}))  # the /start notice quotes it
 
     def is_vendor(self, _address: str) -> bool:
         return self.vendor

@@ -7,9 +7,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from demo import load_demo
 from marketplace import migrate
+from marketplace.crypto import KeyStore, bind_keys
 from marketplace.db import Database
 from marketplace.settings import DEFAULT_CONFIG, Settings, load_settings
 
@@ -19,6 +21,8 @@ def demo_marketplace(folder: str) -> tuple[Settings, Database]:
     url = f"sqlite:///{folder}/bench.sqlite3"
     settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": url, "SMARTKET_DATA_DIR": folder})
     db = Database(url)
+    # The data key the action server needs (as `admin_cli.py keys init` makes it), in this temporary folder.
+    bind_keys(db.engine, KeyStore(Path(folder), create=True))
     migrate.upgrade(db)
     with db.uow() as uow:
         load_demo(uow)

@@ -129,7 +129,9 @@ def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = No
     from marketplace.media import MediaPolicy
     from payments.documents import payment_folder
 
-    media = MediaPolicy(app.settings.media_dir, payment_folder(app.settings))  # the only local files sent
+    # The only local files sent: catalog photos, payment documents, and a person's /mydata file.
+    media = MediaPolicy(app.settings.media_dir, payment_folder(app.settings), commands.exports)
+    commands.sweep_exports()  # /mydata files a stopped process left behind
     process = BotProcess(app, rasa)
     if env.get("TELEGRAM_BOT_TOKEN"):
         from bot.telegram_bot import TelegramChannel

@@ -6,17 +6,27 @@ only ever sees and changes its own products and orders, a courier only its compa
 for a suspended organisation (the refusal names it and says whom to contact). This module
 only parses the command and renders the answer from `locales/` in the person's language.
 
+Everyone's data rights are direct commands too (`privacy/`): `/mydata` sends the person the JSON file of
+everything held about them, `/forget` erases their account once they confirm. They run here, in the bot
+process, and not in a Rasa action, because Rasa stores the current turn only after its action returns: an
+erasure run inside the turn would leave that turn behind. The words for them (« oubliez-moi ») are understood
+by Rasa, whose actions only ask the router to run the same command (`BotMessage.command`).
+
 Synchronous (database work): the asyncio bots call `handle` in a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import shlex
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bootstrap import App
@@ -39,6 +49,12 @@ from marketplace.i18n import (
     unit_label,
 )
 from marketplace.linking import redeem_link_code
+from marketplace.media import private_folder
+from marketplace.settings import Settings
+from privacy.erase import OpenOrders, erase_person, erasure_message
+from privacy.erase import open_orders as orders_under_way
+from privacy.export import export_file
+from privacy.notice import duration
 from work.couriers import courier_run, report_delivered
 from work.vendors import (
     mark_ready,
@@ -55,11 +71,36 @@ log = logging.getLogger(__name__)
 
 VENDOR_COMMANDS = ("stock", "price", "available", "unavailable", "products", "ready")
 COURIER_COMMANDS = ("runs", "picked", "delivered")
-DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS})
+PRIVACY_COMMANDS = ("mydata", "forget")  # anyone's, whatever their roles
+DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS, *PRIVACY_COMMANDS})
 # `/orders` is a vendor command for vendors, and the consumer's order list (through Rasa) for others.
 SHARED = frozenset({"orders"})
 PAID_WORDS = frozenset({"paid", "paye", "payee", "bezahlt", "pagato", "cash", "ok"})
 CURRENCY_WORDS = frozenset({"CHF", "FR", "SFR"})  # "/price miel CHF 9.50", "/price miel 9.50 fr."
+# The answers to /forget's question, its buttons: "yes" carries the one-time code the question was asked with,
+# so that neither a typed "/forget yes" nor a forged button erases anyone without the question.
+ERASE_YES, ERASE_NO = "/forget yes", "/forget no"
+QUESTION_TTL = timedelta(minutes=10)  # how long /forget's question may be answered
+EXPORT_KEEP = 600.0  # seconds a /mydata file stays on the server: long enough to be sent (or opened, in the demo)
+# A typed answer to /forget's question, and only to it (bot.router): folded whole messages, any language.
+YES_WORDS = frozenset({"oui", "ouais", "yes", "yep", "ja", "jawohl", "si", "certo"})
+NO_WORDS = frozenset({"non", "no", "nope", "nein", "annuler", "cancel", "abbrechen", "annulla"})
+
+
+def export_folder(settings: Settings) -> Path:
+    """Where /mydata files wait to be sent: beside the payments folder, readable by the bot process only."""
+    return settings.data_dir / "exports"
+
+
+def erasure_answer(text: str) -> str | None:
+    """ERASE_YES's or ERASE_NO's word for a typed answer to /forget's question (« oui », "no", the buttons' own
+    titles); None for anything else, which is no answer."""
+    said = " ".join(fold(text).split())
+    for answer, words, key in (("yes", YES_WORDS, "privacy.forget.yes"), ("no", NO_WORDS, "privacy.forget.no")):
+        titles = {" ".join(fold(translate(key, lang)).split()) for lang in ("fr", "de", "it", "en")}
+        if said in words or said in titles:
+            return answer
+    return None
 
 
 @dataclass(frozen=True)
@@ -93,6 +134,7 @@ class Context:
     uow: UnitOfWork
     person: Person
     lang: str
+    address: str = ""  # the chat address the command came from
 
     def t(self, key: str, **params: object) -> str:
         return translate(key, self.lang, **params)
@@ -109,12 +151,24 @@ class Context:
 
 class Commands:
     def __init__(
-        self, app: App, today: Callable[[], date] | None = None, now: Callable[[], datetime] | None = None
+        self,
+        app: App,
+        today: Callable[[], date] | None = None,
+        now: Callable[[], datetime] | None = None,
+        *,
+        exports: Path | None = None,
+        export_keep: float = EXPORT_KEEP,
     ) -> None:
         self.app = app
         zone = ZoneInfo(app.settings.timezone)
         self._today = today or (lambda: datetime.now(zone).date())
         self._now = now or utcnow  # when a drop's address stops being shown (delivered + grace)
+        self.exports = exports or export_folder(app.settings)
+        self.export_keep = export_keep
+        # /forget's open questions and the /mydata files not yet deleted, per chat address (worker threads).
+        self._lock = threading.Lock()
+        self._questions: dict[str, tuple[str, datetime]] = {}
+        self._exports: dict[str, list[Path]] = {}
 
     def menu_for(self, address: str, language: str | None = None) -> tuple[str, tuple[str, ...]]:
         """The person's language and the work commands their memberships give them now (none for consumers,
@@ -150,7 +204,7 @@ class Commands:
             # The person's stored language is the one their conversation settled on (the action server
             # keeps a language chosen in the chat there), so it counts as chosen here.
             lang = resolve_language(self.app.settings.languages, chosen=person.language, platform=incoming.language)
-            ctx = Context(uow, person, lang)
+            ctx = Context(uow, person, lang, incoming.address)
             try:
                 if name in VENDOR_COMMANDS or name in SHARED:
                     vendor_of(person)  # people who are no vendor's member are told how to link, whatever they asked
@@ -336,6 +390,94 @@ class Commands:
                 BotMessage(ctx.t("command.delivered.paid", order=delivery.order, amount=amount, rounding=rounding))
             )
         return replies
+
+    # --- everyone's data rights ----------------------------------------------------------------
+
+    def cmd_mydata(self, ctx: Context, _args: list[str]) -> list[BotMessage]:
+        """Everything held about the person, as a JSON file sent as a document, then deleted from the server."""
+        self.sweep_exports()
+        path = export_file(ctx.uow, ctx.person, private_folder(self.exports), self._now())
+        with self._lock:
+            self._exports.setdefault(ctx.address, []).append(path)
+        timer = threading.Timer(self.export_keep, self._discard, (ctx.address, path))
+        timer.daemon = True
+        timer.start()
+        log.info("personal data export written for a %s person", ctx.address.partition(":")[0])
+        return [BotMessage(ctx.t("privacy.mydata.sent"), document=str(path))]
+
+    def cmd_forget(self, ctx: Context, args: list[str]) -> list[BotMessage]:
+        """`/forget`: the question, with its buttons; `/forget yes CODE` (its button): the erasure; `/forget no`."""
+        answer = args[0].lower() if args else ""
+        if answer == "no":
+            self._answered(ctx.address, None)
+            return [BotMessage(ctx.t("privacy.forget.cancelled"))]
+        if answer == "yes":
+            if not self._answered(ctx.address, args[1] if len(args) > 1 else ""):
+                return [BotMessage(ctx.t("privacy.forget.expired"))]
+            accounting = self.app.settings.privacy.accounting_years
+            report = erase_person(ctx.uow, ctx.person, self._now(), accounting_years=accounting)
+            self._discard_all(ctx.address)
+            return [BotMessage(erasure_message(report, ctx.lang))]
+        still_open = orders_under_way(ctx.uow, ctx.person)
+        if still_open:  # said now rather than after the confirmation
+            raise OpenOrders([order.number for order in still_open])
+        years = duration(self.app.settings.privacy.accounting_years, "years", ctx.lang)
+        lines = [ctx.t("privacy.forget.question", years=years)]
+        organisations = sorted({m.organisation.name for m in ctx.person.memberships})
+        if organisations:
+            lines.append(ctx.t("privacy.forget.question.organisations", organisations=", ".join(organisations)))
+        buttons = (
+            Button(ctx.t("privacy.forget.yes"), f"{ERASE_YES} {self._ask(ctx.address)}"),
+            Button(ctx.t("privacy.forget.no"), ERASE_NO),
+        )
+        return [BotMessage("\n\n".join(lines), buttons)]
+
+    def _ask(self, address: str) -> str:
+        """A new one-time code for the person's question (the one before it no longer counts)."""
+        code = secrets.token_urlsafe(9)
+        with self._lock:
+            now = self._now()
+            for other, (_, asked) in list(self._questions.items()):  # bounded: questions nobody answered go
+                if now - asked > QUESTION_TTL:
+                    del self._questions[other]
+            self._questions[address] = (code, now)
+        return code
+
+    def _answered(self, address: str, code: str | None) -> bool:
+        """Close the person's question; whether `code` is the one it was asked with, in time."""
+        with self._lock:
+            asked = self._questions.pop(address, None)
+        if asked is None or code is None:
+            return False
+        expected, at = asked
+        same = code.isascii() and secrets.compare_digest(code.encode(), expected.encode())  # typed junk: no match
+        return same and self._now() - at <= QUESTION_TTL
+
+    def _discard(self, address: str, path: Path) -> None:
+        with self._lock:
+            files = self._exports.get(address, [])
+            if path in files:
+                files.remove(path)
+            if not files:
+                self._exports.pop(address, None)
+        path.unlink(missing_ok=True)
+
+    def _discard_all(self, address: str) -> None:
+        """An erased person's export files still waiting on the server go at once."""
+        with self._lock:
+            files = self._exports.pop(address, [])
+        for path in files:
+            path.unlink(missing_ok=True)
+
+    def sweep_exports(self) -> int:
+        """Delete /mydata files older than `export_keep` (left by a stopped process); how many."""
+        if not self.exports.is_dir():
+            return 0
+        cut = time.time() - self.export_keep
+        old = [f for f in self.exports.iterdir() if f.is_file() and not f.is_symlink() and f.stat().st_mtime < cut]
+        for path in old:
+            path.unlink(missing_ok=True)
+        return len(old)
 
 
 class Usage(MarketplaceError):

@@ -37,6 +37,9 @@ class BotMessage:
     # What the person may share instead of typing ("location", "contact"): Telegram shows request buttons,
     # Matrix a hint line. From the custom payload {"share": [...]} that follows the question (notes: step 8).
     share: tuple[str, ...] = ()
+    # A bot command an action asks the router to run for the person in place of this message ("/mydata",
+    # "/forget": the words for them reach Rasa, the work is the bot's), from the custom payload {"command": ...}.
+    command: str = ""
 
 
 SHAREABLE = ("location", "contact")  # the values of {"share": [...]} the adapters know how to offer
@@ -112,6 +115,7 @@ def to_messages(answer: Any) -> list[BotMessage]:
             image=text(item.get("image")),
             document=text(custom(item).get("document")),
             share=shared(custom(item).get("share")),
+            command=text(custom(item).get("command")),
         )
         if "share" in custom(item) and message == BotMessage(share=message.share):  # only a share offer
             if messages:

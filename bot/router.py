@@ -7,6 +7,10 @@ Everything a person sends is untrusted: characters that only break storage or di
 over-long message is refused with a sentence, and typed text that starts with "/" is one of our commands
 or an unknown one, never a Rasa payload (`/intent{...}` carries entities past the NLU: only our buttons
 send those).
+
+The data rights run here as commands (`/mydata`, `/forget`: see bot.commands), also when asked in words: Rasa's
+actions for those words answer with the command to run (`BotMessage.command`), and the router runs it. A typed
+« oui » confirms an erasure only as the very next message after /forget's question, which it answers.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import dataclasses
 import json
 import logging
 import re
+from collections import OrderedDict
 
-from bot.commands import DIRECT, Commands, Incoming, command_of
+from bot.commands import DIRECT, ERASE_NO, ERASE_YES, Commands, Incoming, command_of, erasure_answer
 from bot.rasa_client import AsyncRasaClient, BotMessage, RasaUnavailable
 from marketplace.i18n import translate
 from privacy.notice import full_notice, start_notice
@@ -38,8 +43,13 @@ TO_INTENT = {
     "checkout": "/checkout",
     "language": "/change_language",
     "langue": "/change_language",
+    "addresses": "/list_addresses",
+    "adresses": "/list_addresses",
 }
-MENU = ("start", "help", "basket", "orders", "language")  # shown in the platform's command menu
+MENU = ("start", "help", "basket", "orders", "language", "privacy", "mydata", "forget")  # the platform's menu
+# The commands a Rasa action may ask the router to run for the person (`BotMessage.command`).
+FROM_RASA = frozenset({"/mydata", "/forget"})
+MAX_QUESTIONS = 10_000  # open /forget questions remembered (the oldest forgotten first)
 
 MAX_TEXT = 4096  # characters: Telegram's own limit for a message, a long page of text
 SHOWN_COMMAND = 32  # characters of an unknown command repeated in the answer
@@ -85,10 +95,20 @@ class Router:
         self.rasa = rasa
         self.commands = commands
         self.channel = channel
+        # Per chat address, the "yes" payload of the /forget question just asked, which a typed « oui » answers.
+        self._questions: OrderedDict[str, str] = OrderedDict()
 
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
         """A message typed by a person."""
         incoming = cleaned(incoming)
+        asked = self._questions.pop(incoming.address, None)
+        answer = erasure_answer(incoming.text) if asked and len(incoming.text) <= MAX_TEXT else None
+        if asked and answer:  # the answer to /forget's question, typed instead of pressed
+            incoming = dataclasses.replace(incoming, text=asked if answer == "yes" else ERASE_NO)
+            return self._noted(incoming, await asyncio.to_thread(self.commands.handle, incoming))
+        return self._noted(incoming, await self._typed(incoming))
+
+    async def _typed(self, incoming: Incoming) -> list[BotMessage]:
         if len(incoming.text) > MAX_TEXT:
             return await self._too_long(incoming)
         parsed = command_of(incoming.text)
@@ -116,6 +136,10 @@ class Router:
         Button data can be forged (a modified Telegram client sends any callback data): anything else that
         starts with "/" is answered as an unknown command, and other text goes to Rasa as if typed."""
         incoming = cleaned(incoming)
+        self._questions.pop(incoming.address, None)  # whatever was pressed, the question is no longer open
+        return self._noted(incoming, await self._pressed(incoming))
+
+    async def _pressed(self, incoming: Incoming) -> list[BotMessage]:
         if len(incoming.text) > MAX_TEXT:
             return await self._too_long(incoming)
         parsed = command_of(incoming.text)
@@ -154,7 +178,28 @@ class Router:
     async def _rasa(self, incoming: Incoming, text: str) -> list[BotMessage]:
         metadata = {"channel": self.channel, "language": incoming.language, "display_name": incoming.display_name}
         try:
-            return await self.rasa.send(incoming.address, text, metadata)
+            answer = await self.rasa.send(incoming.address, text, metadata)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for a %s message: %s", self.channel, exc)
             return [BotMessage(translate("bot.unavailable", await self.language(incoming)))]
+        replies: list[BotMessage] = []
+        for message in answer:  # a command an action asks for is run, after Rasa stored the turn
+            if message.command in FROM_RASA:
+                replies += await asyncio.to_thread(
+                    self.commands.handle, dataclasses.replace(incoming, text=message.command)
+                )
+            elif not message.command or message.text:
+                replies.append(message)
+        return replies
+
+    def _noted(self, incoming: Incoming, replies: list[BotMessage]) -> list[BotMessage]:
+        """The replies, having noted whether the last buttons they offer are /forget's question: then the next
+        typed message may answer it."""
+        offered = next((reply.buttons for reply in reversed(replies) if reply.buttons), ())
+        yes = next((b.payload for b in offered if b.payload.startswith(ERASE_YES + " ")), None)
+        if yes is not None:
+            self._questions[incoming.address] = yes
+            self._questions.move_to_end(incoming.address)
+            while len(self._questions) > MAX_QUESTIONS:
+                self._questions.popitem(last=False)
+        return replies

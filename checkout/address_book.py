@@ -122,9 +122,7 @@ def checked_address(address: DeliveryAddress) -> DeliveryAddress:
     postal_code = address.postal_code.strip()
     if not POSTAL_CODE.fullmatch(postal_code):
         raise InvalidAddress(field="postal_code")
-    phone = _text(address.phone, "phone")
-    if phone and not PHONE.fullmatch(phone):
-        raise InvalidAddress(field="phone")
+    phone = checked_phone(address.phone)
     latitude = _coordinate(address.latitude, 90, "latitude")
     longitude = _coordinate(address.longitude, 180, "longitude")
     if (latitude is None) != (longitude is None):
@@ -139,6 +137,19 @@ def checked_address(address: DeliveryAddress) -> DeliveryAddress:
         latitude=latitude,
         longitude=longitude,
     )
+
+
+def checked_recipient(name: str) -> str:
+    """A recipient's name on one line; InvalidAddress(field="recipient_name") when empty, too long or odd."""
+    return _text(name, "recipient_name", required=True)
+
+
+def checked_phone(phone: str) -> str:
+    """A phone number for the courier as typed ("079 123 45 67", "+41791234567"); "" stays "" (none given)."""
+    text = _text(phone, "phone")
+    if text and (not PHONE.fullmatch(text) or sum(c.isdigit() for c in text) < 7):
+        raise InvalidAddress(field="phone")
+    return text
 
 
 def _label(label: str) -> str:
@@ -213,6 +224,19 @@ def save_address(
     saved.last_used_at = now or utcnow()
     uow.session.flush()
     return saved
+
+
+def remember_address(
+    uow: UnitOfWork, person: Person, address: DeliveryAddress, *, now: datetime | None = None
+) -> SavedAddress | None:
+    """Remember the address of an order just placed: the person's first address is their "home"; another one
+    is kept unlabelled (the same street at the same postal code is updated). With the book full, only the
+    order keeps it (None): a customer's order never fails for their address book."""
+    label = "" if list_addresses(uow, person) else "home"
+    try:
+        return save_address(uow, person, address, label, now=now)
+    except AddressBookFull:  # refused before anything is added
+        return None
 
 
 def delete_address(uow: UnitOfWork, person: Person, address_id: int) -> None:

@@ -11,7 +11,9 @@ included) and split the payment with one function (`payments.services.plan_payme
 Nothing a customer chose is trusted as it arrives (a chat payload can carry any value): the preview and the
 placing check the whole choice against what is offered now (delivery mode, postal code, time slot, payment
 method), and an order is placed only with the fingerprint of the summary the customer confirmed, so a price,
-stock or fee that changed since is shown again instead of being charged silently.
+stock or fee that changed since is shown again instead of being charged silently. A home delivery's address is
+part of that summary: checked again (served zone, no P.O. box), in the fingerprint, copied onto the order and
+remembered for the person's next checkout.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from checkout import delivery
+from checkout.address_book import (
+    DeliveryAddress,
+    InvalidAddress,
+    checked_address,
+    remember_address,
+    set_order_delivery,
+)
+from checkout.addresses import check_zone, read_address, served_zones
 from checkout.payment import PaymentMethod
 from checkout.pricing import Quote
 from checkout.services import (
@@ -38,7 +48,7 @@ from checkout.services import (
 )
 from marketplace.accounts import Organisation, Person
 from marketplace.db import UnitOfWork
-from marketplace.errors import MarketplaceError, SlotFull
+from marketplace.errors import DeliveryNotAvailable, MarketplaceError, SlotFull
 from marketplace.settings import Settings
 from payments.documents import PaymentDocument, write_payment_documents
 from payments.models import LegMethod
@@ -54,6 +64,12 @@ class PaymentNotOffered(MarketplaceError):
     local currency while a vendor takes less of it, or a delivery fee is due)."""
 
     code = "payment_not_offered"
+
+
+class PickupPointNotOffered(MarketplaceError):
+    """No pickup point has that id (a payload can carry any)."""
+
+    code = "pickup_point_not_offered"
 
 
 class CheckoutNotConfirmed(MarketplaceError):
@@ -174,6 +190,27 @@ def _part(method: LegMethod, currency: str, amount: Decimal, vendor: Organisatio
 
 
 @dataclass(frozen=True)
+class PickupPlace:
+    """The pickup point chosen, as the summary shows it."""
+
+    id: int
+    name: str
+    address: str
+    hours: str
+
+
+def check_pickup_point(uow: UnitOfWork, choice: DeliveryChoice, point_id: int | None) -> PickupPlace | None:
+    """The pickup point chosen for a pickup (PickupPointNotOffered for an id that is none); None when none was
+    chosen (a deployment without pickup points) or for home delivery."""
+    if choice.mode != "pickup" or point_id is None:
+        return None
+    point = uow.session.get(delivery.PickupPoint, point_id)
+    if point is None:
+        raise PickupPointNotOffered()
+    return PickupPlace(point.id, point.name, point.address, point.hours)
+
+
+@dataclass(frozen=True)
 class CheckoutPreview:
     """What the customer confirms: the basket priced for their delivery choice, and how they will pay it."""
 
@@ -184,6 +221,8 @@ class CheckoutPreview:
     leman: Decimal  # paid in local currency
     # Stands for everything above: the summary shown carries it, and placing the order needs it back.
     fingerprint: str
+    address: DeliveryAddress | None = None  # where a home delivery goes, as checked; None for pickup
+    pickup_point: PickupPlace | None = None  # where a pickup is collected, when chosen
 
     @property
     def total(self) -> Decimal:
@@ -209,16 +248,47 @@ def checked_quote(
     return priced
 
 
-def _fingerprint(choice: DeliveryChoice, priced: CheckoutQuote, parts: tuple[PaymentPart, ...]) -> str:
-    """A short digest of what a summary shows: the choice, each line (price, quantity, whether it can be
-    ordered), the fee, the total and its split. Anything that changes after the summary changes it."""
+def check_address(
+    uow: UnitOfWork, settings: Settings, choice: DeliveryChoice, address: DeliveryAddress | None
+) -> DeliveryAddress | None:
+    """A home delivery's address as the order will keep it, checked here whatever the chat checked: its fields
+    (InvalidAddress), the postal code the slot was chosen for, a zone home delivery reaches now
+    (DeliveryNotAvailable), no P.O. box. None for pickup or when no address is given (orders placed by the CLI
+    or before Step 8 keep only the postal code)."""
+    if choice.mode != "delivery" or address is None:
+        return None
+    checked = checked_address(address)
+    if checked.postal_code != choice.postal_code:
+        raise InvalidAddress(field="postal_code")
+    if not check_zone(checked.postal_code, served_zones(uow, settings)).served:
+        raise DeliveryNotAvailable(postal_code=checked.postal_code)
+    if read_address(checked.street).po_box:
+        raise InvalidAddress(field="street")
+    return checked
+
+
+def _fingerprint(
+    choice: DeliveryChoice,
+    priced: CheckoutQuote,
+    parts: tuple[PaymentPart, ...],
+    address: DeliveryAddress | None = None,
+    pickup_point: PickupPlace | None = None,
+) -> str:
+    """A short digest of what a summary shows: the choice, the address or pickup point, each line (price,
+    quantity, whether it can be ordered), the fee, the total and its split. Anything that changes after the
+    summary changes it."""
     quote = priced.quote
+    where = (
+        (address.street, address.postal_code, address.locality, address.details, address.recipient_name,
+         address.phone, address.latitude, address.longitude)
+        if address else (pickup_point.id,) if pickup_point else ()
+    )  # fmt: skip
     orderable = {
         product.id: product.available and product.vendor.is_approved and quantity <= product.stock
         for product, quantity in priced.items
     }
     facts = [
-        choice.mode, choice.postal_code, choice.time_slot, choice.payment_method.value, priced.leman_wanted,
+        choice.mode, choice.postal_code, choice.time_slot, choice.payment_method.value, priced.leman_wanted, *where,
         *(f"{line.product_id}:{line.quantity}:{line.unit_price}:{line.total}:{orderable[line.product_id]}"
           for vendor in quote.vendors for line in vendor.lines),
         quote.delivery_fee, quote.total, quote.leman_payable,
@@ -234,10 +304,15 @@ def preview_checkout(
     lang: str,
     choice: DeliveryChoice,
     now: datetime | None = None,
+    address: DeliveryAddress | None = None,
+    pickup_point: int | None = None,
 ) -> CheckoutPreview:
-    """What `place_checkout` will charge for this basket and choice, without changing anything. A choice that
-    is not offered now is refused (SlotNotOffered, SlotFull, DeliveryNotAvailable, PaymentNotOffered...)."""
+    """What `place_checkout` will charge for this basket and choice (delivered to `address`, or collected at
+    `pickup_point`), without changing anything. A choice that is not offered now is refused (SlotNotOffered,
+    SlotFull, DeliveryNotAvailable, PaymentNotOffered, InvalidAddress, PickupPointNotOffered...)."""
     priced = checked_quote(uow, settings, person, choice, now or local_now(settings))
+    address = check_address(uow, settings, choice, address)
+    place = check_pickup_point(uow, choice, pickup_point)
     vendors = {product.vendor_id: product.vendor for product, _ in priced.items}
     shares = [VendorShare(v.vendor_id, v.goods_total, v.leman_payable) for v in priced.quote.vendors]
     plan = plan_payment(settings, shares, priced.quote.delivery_fee, choice.payment_method, priced.leman_wanted)
@@ -246,7 +321,8 @@ def preview_checkout(
         for leg in plan.legs
     )
     basket = basket_view(list(priced.items), priced.quote, lang)
-    return CheckoutPreview(basket, choice, parts, *_amounts(settings, parts), _fingerprint(choice, priced, parts))
+    fingerprint = _fingerprint(choice, priced, parts, address, place)
+    return CheckoutPreview(basket, choice, parts, *_amounts(settings, parts), fingerprint, address, place)
 
 
 def confirm_checkout(
@@ -257,11 +333,13 @@ def confirm_checkout(
     choice: DeliveryChoice,
     confirmed: str | None,
     now: datetime | None = None,
+    address: DeliveryAddress | None = None,
+    pickup_point: int | None = None,
 ) -> CheckoutPreview:
     """The preview of this checkout, if it is the summary the customer confirmed (`confirmed`: the fingerprint
     that summary carried). CheckoutNotConfirmed when no summary was confirmed, CheckoutChanged when the
     order would now charge something else: in both cases the customer is to see the summary and confirm."""
-    preview = preview_checkout(uow, settings, person, lang, choice, now)
+    preview = preview_checkout(uow, settings, person, lang, choice, now, address, pickup_point)
     if not confirmed:
         raise CheckoutNotConfirmed()
     if confirmed != preview.fingerprint:
@@ -291,13 +369,21 @@ def place_checkout(
     now: datetime | None = None,
     *,
     confirmed: str | None,
+    address: DeliveryAddress | None = None,
+    pickup_point: int | None = None,
 ) -> PlacedCheckout:
     """Place the order for the basket, open its payment legs and write the documents that pay them (in
     `lang`) — only for a choice offered now and the very summary the customer confirmed (`confirm_checkout`).
+    A home delivery's `address` is copied onto the order and remembered for the person's next checkout.
     The caller commits; any error leaves the basket, the stock and the slot as they were."""
     now = now or local_now(settings)
-    confirm_checkout(uow, settings, person, lang, choice, confirmed, now)
+    preview = confirm_checkout(uow, settings, person, lang, choice, confirmed, now, address, pickup_point)
     order = place_order(uow, settings, person, choice, now)
+    if preview.address is not None:
+        set_order_delivery(order, preview.address)
+        remember_address(uow, person, preview.address)
+    if preview.pickup_point is not None:
+        order.pickup_point_id = preview.pickup_point.id
     vendors = {part.id: part.vendor for part in order.vendor_orders}
     documents: tuple[PaymentDocument, ...] = ()
     if settings.payments is not None:

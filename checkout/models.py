@@ -61,6 +61,9 @@ class Order(Base):
     delivery_company_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     # The delivery company's slot booked for it (its place is given back if the order is cancelled).
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_slots.id", ondelete="SET NULL"))
+    # Where a pickup is collected, as chosen at checkout (None: home delivery, or no pickup point offered). No
+    # foreign key: see migration 0010.
+    pickup_point_id: Mapped[int | None] = mapped_column(Integer)
     goods_total: Mapped[Decimal] = mapped_column(Amount)
     delivery_fee: Mapped[Decimal] = mapped_column(Amount)
     total: Mapped[Decimal] = mapped_column(Amount)

@@ -6,8 +6,8 @@ A photo or document reference is either
   it (Matrix), every address the name resolves to is checked again at connection time, and so is every
   redirect: DNS may say something else then than when the URL was imported; or
 - a file in the deployment's media folder (a catalog photo is named relative to it: `miel-foret.jpg`) or,
-  for what the bots send, in its payments folder (QR-bills, e-Léman codes). Symlinks are resolved and `..`
-  refused, so that no reference leads out of those folders.
+  for what the bots send, in its payments folder (QR-bills, e-Léman codes) or exports folder (/mydata). Symlinks
+  are resolved and `..` refused, so that no reference leads out of those folders.
 Anything else (`/proc/self/environ`, `file:///etc/passwd`, `http://…`, `../../etc/passwd`) is refused. The
 catalog's entry points check references when they are written; the bots check them again before each send,
 since a row already in the database is not trusted either.
@@ -186,6 +186,7 @@ class MediaPolicy:
 
     media_dir: Path | None = None  # catalog photos, named relative to it
     payments_dir: Path | None = None  # QR-bills and e-Léman codes written by the checkout
+    exports_dir: Path | None = None  # a person's copy of their data (/mydata), deleted minutes after it is sent
     max_bytes: int = MAX_BYTES
     timeout: float = FETCH_TIMEOUT
 
@@ -208,7 +209,7 @@ class MediaPolicy:
             resolved = candidate.resolve(strict=True)
         except (OSError, RuntimeError):  # missing, unreadable folder, or a symlink loop
             raise MediaRefused(reference, "no such file in the media or payments folder") from None
-        folders = [folder for folder in (self.media_dir, self.payments_dir) if folder is not None]
+        folders = [folder for folder in (self.media_dir, self.payments_dir, self.exports_dir) if folder is not None]
         if not any(_inside(resolved, folder) for folder in folders):
             raise MediaRefused(reference, "the file is outside the media and payments folders")
         if not resolved.is_file():

@@ -1,18 +1,23 @@
 """Custom actions of the SmartketPlace assistant, served by rasa-sdk (`admin_cli.py actions serve`)."""
 
+from dialogues.actions.addresses import ActionDeleteAddress, ActionListAddresses, ActionSharedOutsideCheckout
 from dialogues.actions.base import MarketplaceAction
 from dialogues.actions.checkout_form import ValidateCheckoutForm
 from dialogues.actions.checkout_steps import (
+    ActionAskDeliveryAddress,
     ActionAskDeliveryMode,
+    ActionAskDeliveryPhone,
     ActionAskOrderConfirmed,
     ActionAskPaymentMethod,
-    ActionAskPostalCode,
+    ActionAskPickupPoint,
+    ActionAskRecipientName,
     ActionAskTimeSlot,
     ActionInterruptCheckout,
     ActionSubmitOrder,
 )
 from dialogues.actions.conversation import ActionChangeLanguage, ActionFallback, ActionSmallTalk
 from dialogues.actions.orders import ActionCancelOrder, ActionOrderStatus
+from dialogues.actions.privacy import ActionForgetMe, ActionRequestMyData
 from dialogues.actions.shopping import (
     ActionAddToBasket,
     ActionClearBasket,
@@ -36,25 +41,37 @@ HANDLERS: dict[str, MarketplaceAction] = {
     "out_of_scope": ActionSmallTalk(),
     "greet": ActionSmallTalk(),
     "thank": ActionSmallTalk(),
+    "list_addresses": ActionListAddresses(),
+    "delete_address": ActionDeleteAddress(),
+    "request_my_data": ActionRequestMyData(),
+    "forget_me": ActionForgetMe(),
 }
 
 __all__ = [
     "ActionAddToBasket",
+    "ActionAskDeliveryAddress",
     "ActionAskDeliveryMode",
+    "ActionAskDeliveryPhone",
     "ActionAskOrderConfirmed",
     "ActionAskPaymentMethod",
-    "ActionAskPostalCode",
+    "ActionAskPickupPoint",
+    "ActionAskRecipientName",
     "ActionAskTimeSlot",
     "ActionCancelOrder",
     "ActionChangeLanguage",
     "ActionClearBasket",
+    "ActionDeleteAddress",
     "ActionFallback",
+    "ActionForgetMe",
     "ActionInterruptCheckout",
+    "ActionListAddresses",
     "ActionOrderStatus",
     "ActionProductDetails",
     "ActionRemoveFromBasket",
     "ActionReorder",
+    "ActionRequestMyData",
     "ActionSearchProducts",
+    "ActionSharedOutsideCheckout",
     "ActionShowBasket",
     "ActionSmallTalk",
     "ActionSubmitOrder",

@@ -93,6 +93,9 @@ class Reply:
     buttons: list[dict[str, str]] = field(default_factory=list)
     # Files to show after the text: (kind, path, caption), kind "image" or "document".
     files: list[tuple[str, str, str]] = field(default_factory=list)
+    # What the person may share instead of typing ("location", "contact"): a custom payload after the text,
+    # which the chat adapters turn into share buttons (notes: step 8 contract).
+    share: list[str] = field(default_factory=list)
 
     def t(self, key: str, **params: Any) -> str:
         return translate(key, self.lang, **params)
@@ -127,12 +130,14 @@ class Reply:
     def send(self) -> None:
         if self.lines or self.buttons:
             self.dispatcher.utter_message(text="\n".join(self.lines), buttons=self.buttons or None)
+            if self.share:
+                self.dispatcher.utter_message(json_message={"share": list(self.share)})
         for kind, path, caption in self.files:
             if kind == "image":
                 self.dispatcher.utter_message(image=path, text=caption or None)
             else:  # documents travel as custom payloads; each channel sends them natively
                 self.dispatcher.utter_message(json_message={"document": path, "caption": caption})
-        self.lines, self.buttons, self.files = [], [], []
+        self.lines, self.buttons, self.files, self.share = [], [], [], []
 
 
 @dataclass
@@ -189,11 +194,11 @@ class MarketplaceAction(Action):
                 events = self.handle(Turn(app, uow, person, tracker, reply)) or []
                 uow.commit()
         except MarketplaceError as exc:
-            reply.lines, reply.buttons = [error_message(exc, reply.lang)], []
+            reply.lines, reply.buttons, reply.share = [error_message(exc, reply.lang)], [], []
             events = self.on_error(exc)
         except Exception:  # one top-level guard: users get a sentence, the log gets the traceback
             log.exception("action %s failed", self.name())
-            reply.lines, reply.buttons = [translate("reply.oops", reply.lang)], []
+            reply.lines, reply.buttons, reply.share = [translate("reply.oops", reply.lang)], [], []
             events = []
         reply.send()
         return events

@@ -10,15 +10,28 @@ from __future__ import annotations
 
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 
-from checkout.flow import CheckoutNotConfirmed, offered_slots, payment_options, place_checkout, preview_checkout
+from checkout.address_book import list_addresses
+from checkout.delivery import pickup_points
+from checkout.flow import (
+    CheckoutNotConfirmed,
+    CheckoutPreview,
+    offered_slots,
+    payment_options,
+    place_checkout,
+    preview_checkout,
+)
+from dialogues.actions.addresses import AddressDraft, one_line, say_address_question
 from dialogues.actions.base import MarketplaceAction, Reply, Turn
 from dialogues.actions.checkout_form import (
-    FORM_SLOTS,
+    RESET_SLOTS,
     SUMMARY_KEY,
     checkout_choice,
     checkout_now,
+    chosen_address,
     chosen_checkout,
+    chosen_pickup_point,
     cleared_by,
+    display_name,
     local_amount,
     shown_summary,
 )
@@ -47,11 +60,59 @@ class ActionAskDeliveryMode(AskAction):
         return []
 
 
-class ActionAskPostalCode(AskAction):
-    action_name = "action_ask_postal_code"
+class ActionAskDeliveryAddress(AskAction):
+    """Where to deliver: the part of the address still missing, or the last address again, or the whole of it;
+    a location can be shared instead (then the street is asked, to go with the coordinates)."""
+
+    action_name = "action_ask_delivery_address"
 
     def handle(self, turn: Turn) -> list[EventType]:
-        turn.reply.say("reply.checkout.ask_postal_code")
+        draft = AddressDraft.of(turn.tracker.get_slot("address_draft"))
+        say_address_question(turn.reply, draft, list_addresses(turn.uow, turn.person))
+        return []
+
+
+class ActionAskRecipientName(AskAction):
+    """Whom to hand the goods to: the person's own name with one tap, or any name typed."""
+
+    action_name = "action_ask_recipient_name"
+
+    def handle(self, turn: Turn) -> list[EventType]:
+        name = display_name(turn.tracker, turn.person)
+        if not name:
+            turn.reply.say("reply.checkout.ask_recipient")
+            return []
+        turn.reply.say("reply.checkout.ask_recipient_default")
+        turn.reply.buttons.append({"title": f"👤 {name}", "payload": payload("choose_delivery", recipient_name=name)})
+        return []
+
+
+class ActionAskDeliveryPhone(AskAction):
+    """A phone for the courier, optional, with why it is asked; the person's own number can be shared."""
+
+    action_name = "action_ask_delivery_phone"
+
+    def handle(self, turn: Turn) -> list[EventType]:
+        turn.reply.say("reply.checkout.ask_phone")
+        turn.reply.button("button.skip_phone", "/deny")
+        turn.reply.share = ["contact"]
+        return []
+
+
+class ActionAskPickupPoint(AskAction):
+    """Where to collect the order: the pickup points by name, with their address and hours."""
+
+    action_name = "action_ask_pickup_point"
+
+    def handle(self, turn: Turn) -> list[EventType]:
+        reply = turn.reply
+        reply.say("reply.checkout.ask_pickup_point")
+        for number, point in enumerate(pickup_points(turn.uow), start=1):
+            hours = f" ({point.hours})" if point.hours else ""
+            reply.line(f"{number}. {point.name}, {point.address}{hours}")
+            reply.buttons.append(
+                {"title": f"🏪 {point.name}{hours}", "payload": payload("choose_delivery", pickup_point=str(point.id))}
+            )
         return []
 
 
@@ -98,17 +159,15 @@ class ActionAskOrderConfirmed(AskAction):
 
     def handle(self, turn: Turn) -> list[EventType]:
         reply, settings = turn.reply, turn.app.settings
-        choice, now = chosen_checkout(turn.tracker), checkout_now(turn.app)
-        preview = preview_checkout(turn.uow, settings, turn.person, turn.lang, choice, now)
+        tracker, now = turn.tracker, checkout_now(turn.app)
+        preview = preview_checkout(
+            turn.uow, settings, turn.person, turn.lang, chosen_checkout(tracker), now,
+            chosen_address(tracker), chosen_pickup_point(tracker),
+        )  # fmt: skip
         choice, currency = preview.choice, settings.local_currency.name
         reply.say("reply.checkout.summary")
         basket_summary(reply, preview.basket, currency)
-        if choice.mode == "delivery":
-            reply.say(
-                "reply.checkout.summary_delivery", postal_code=choice.postal_code, slot=reply.slot(choice.time_slot)
-            )
-        else:
-            reply.say("reply.checkout.summary_pickup", slot=reply.slot(choice.time_slot))
+        summarise_where(reply, preview)
         method = choice.payment_method
         reply.say("reply.checkout.summary_payment", method=reply.t(f"payment.{method}", currency=currency))
         if method.uses_local_currency:
@@ -119,9 +178,33 @@ class ActionAskOrderConfirmed(AskAction):
                 currency=currency,
             )
         reply.button("button.confirm", "/affirm")
+        if preview.address is not None:
+            reply.button("button.change_address", "/change_address")
         reply.button("button.cancel", "/deny")
         send_summary(reply, preview.fingerprint)
         return []
+
+
+def summarise_where(reply: Reply, preview: CheckoutPreview) -> None:
+    """Where and when, as the order will keep it: the address with its recipient, details and phone, or the
+    pickup point."""
+    choice, address, place = preview.choice, preview.address, preview.pickup_point
+    slot = reply.slot(choice.time_slot)
+    if address is not None:
+        recipient = address.recipient_name
+        key = "reply.checkout.summary_address" if recipient else "reply.checkout.summary_address_only"
+        reply.say(key, address=one_line(address), recipient=recipient, slot=slot)
+        if address.details:
+            reply.say("reply.checkout.summary_details", details=address.details)
+        if address.phone:
+            reply.say("reply.checkout.summary_phone", phone=address.phone)
+    elif choice.mode == "delivery":  # an order of the CLI's, or placed before addresses: its postal code
+        reply.say("reply.checkout.summary_delivery", postal_code=choice.postal_code, slot=slot)
+    elif place is not None:
+        hours = f" ({place.hours})" if place.hours else ""
+        reply.say("reply.checkout.summary_pickup_point", name=place.name, address=place.address + hours, slot=slot)
+    else:
+        reply.say("reply.checkout.summary_pickup", slot=slot)
 
 
 def send_summary(reply: Reply, fingerprint: str) -> None:
@@ -136,7 +219,7 @@ class ActionSubmitOrder(MarketplaceAction):
 
     def handle(self, turn: Turn) -> list[EventType]:
         slots = turn.tracker.get_slot
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        reset = [SlotSet(slot, None) for slot in RESET_SLOTS]
         if slots("order_confirmed") is None:  # the form ended at once: the basket is empty
             turn.reply.say("error.empty_basket")
             return reset
@@ -151,6 +234,8 @@ class ActionSubmitOrder(MarketplaceAction):
             chosen_checkout(turn.tracker),
             checkout_now(turn.app),
             confirmed=shown_summary(turn.tracker),
+            address=chosen_address(turn.tracker),
+            pickup_point=chosen_pickup_point(turn.tracker),
         )
         reply = turn.reply
         reply.say("reply.checkout.placed", number=placed.number, total=reply.chf(placed.total))
@@ -166,7 +251,7 @@ class ActionSubmitOrder(MarketplaceAction):
             # choices stand and the form comes back to ask again what must be, then shows the summary.
             unset = {"order_confirmed": None} | cleared
             return [SlotSet(slot, None) for slot in unset] + [ActiveLoop("checkout_form")]
-        return [SlotSet(slot, None) for slot in FORM_SLOTS]  # the basket itself must change: start again
+        return [SlotSet(slot, None) for slot in RESET_SLOTS]  # the basket itself must change: start again
 
 
 def render_payment_document(reply: Reply, document: PaymentDocument, currency: str) -> None:

@@ -265,3 +265,77 @@ def parse_time_slot(text: str | None, offered: list[str], today: date) -> str | 
         if day is not None or hour is not None:
             return slot
     return None
+
+
+# --- delivery address answers (the address itself is read by checkout.addresses.read_address) -------------
+
+CHANGE_ADDRESS = re.compile(
+    r"\b(?:chang\w*|modif\w*|corrig\w*|autre|nouvelle|andere\w*|aender\w*|neue\w*|korrig\w*|cambi\w*|modific\w*"
+    r"|altro|altra|nuovo|nuova|change\w*|other|another|different|new|correct\w*|edit)\b"
+    r".{0,30}\b(?:adresse|address|indirizzo|lieferadresse)\b"
+    r"|\b(?:adresse|address|indirizzo|lieferadresse)\b.{0,20}\b(?:chang\w*|modif\w*|a?e?ndern\w*|cambi\w*|andere\w*)\b"
+)
+SKIP_WORDS = (
+    "non", "pas de", "pas besoin", "passer", "sans", "aucun", "plus tard",
+    "nein", "kein", "ohne", "uberspringen", "spater",
+    "no", "niente", "nessuno", "salta", "senza",
+    "skip", "none", "not now", "later", "without",
+)  # fmt: skip
+HOUSE_NUMBER = re.compile(r"(?:n[°o]?\.?\s*|nr\.?\s*|numero\s+|nummer\s+|number\s+|le\s+|au\s+)?"
+                          r"([0-9]{1,4}(?:\s?(?:bis|ter)|[a-z])?)\s*\.?", re.IGNORECASE)  # fmt: skip
+DELIVERY_LEAD = re.compile(
+    r"^\s*(?:(?:je\s+veux\s+une\s+|ich\s+mochte\s+|i\s+want\s+|vorrei\s+la\s+)?"
+    r"(?:livraison|livrer|livrez(?:-moi)?|lieferung|liefern|delivery|deliver|consegna|consegnare)"
+    r"(?:\s+(?:au|alla|al|an|at|to|in|nach|à|a)\b)?(?:\s+(?:domicile|hause|home|domicilio)\b)?)[\s:,-]*",
+    re.IGNORECASE,
+)
+NAME_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+
+
+def parse_change_address(text: str | None) -> bool:
+    """ "changer l'adresse", "andere Adresse", "cambia indirizzo", "change the address"."""
+    return bool(CHANGE_ADDRESS.search(fold(text or "")))
+
+
+def parse_skip(text: str | None) -> bool:
+    """A refusal to give something optional: « non », « pas de téléphone », "skip", "nein", "no grazie"."""
+    folded = f" {fold(text or '').strip()} "
+    return any(f" {word} " in folded for word in SKIP_WORDS)
+
+
+def parse_house_number(text: str | None) -> str | None:
+    """The house number alone, as an answer to « quel numéro ? »: "50", "12bis", "n° 7b", "le 3"."""
+    match = HOUSE_NUMBER.fullmatch(fold(text or "").strip())
+    return " ".join(match[1].split()) if match else None
+
+
+def without_delivery_words(text: str) -> str:
+    """ "livraison à domicile, Rue de Carouge 50" -> "Rue de Carouge 50": the mode said before the address."""
+    return DELIVERY_LEAD.sub("", text, count=1)
+
+
+def parse_person_name(text: str | None) -> str | None:
+    """A recipient's name as typed (« Marie Dupont », "Dr. Hans Müller-Meier"): one to five words of letters,
+    no digits, no question; None for anything else."""
+    words = (text or "").strip().split()
+    if not 1 <= len(words) <= 5 or "?" in (text or "") or not all(NAME_WORD.fullmatch(w) for w in words):
+        return None
+    return " ".join(words)
+
+
+def parse_coordinate(value: str | None, bound: int) -> Decimal | None:
+    """A latitude (bound 90) or longitude (bound 180) as shared: a decimal number within its range, at most 7
+    decimals kept; None for anything else."""
+    try:
+        number = Decimal(str(value or "").strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or not -bound <= number <= bound:
+        return None
+    return number.quantize(Decimal("0.0000001"))
+
+
+def parse_position(text: str | None) -> int | None:
+    """The position in a list a sentence names: « supprime l'adresse 2 », "delete address #3", "die 2"."""
+    numbers = re.findall(r"(?<![\d.,])(\d{1,2})(?![\d.,])", text or "")
+    return int(numbers[-1]) if numbers else None

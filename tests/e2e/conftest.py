@@ -25,6 +25,7 @@ from demo import load_demo
 from dialogues.runtime import Servers
 from marketplace import migrate
 from marketplace.accounts import add_member, get_organisation, person_for_chat
+from marketplace.crypto import KeyStore, bind_keys
 from marketplace.db import Database
 from marketplace.linking import create_link_code
 from marketplace.secrets import ensure_secrets
@@ -92,6 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         load_demo(uow, chat_accounts=False)
         uow.commit()
     ensure_secrets(data)
+    bind_keys(db.engine, KeyStore(data))  # the tests read orders as the servers seal them (delivery addresses)
     servers = Servers(settings, rasa_port=free_port(), actions_port=free_port(), log_dir=data / "logs", api=True)
     with servers:
         yield Stack(settings, db, servers.client(timeout=60), servers)

@@ -151,15 +151,17 @@ def test_a_complete_purchase_in_french(stack, french):
     )
     assert basket_of(stack, french.sender) == [("ABE-MIEL-3", 2)]
     assert french.say("je veux commander") == "Livraison à domicile ou retrait ?"
-    assert french.say("livraison à domicile") == "À quel numéro postal faut-il livrer ?"
-    assert french.say("1205") == "Quel créneau vous convient ?"
+    assert french.say("livraison à domicile") == translate("reply.checkout.ask_address", "fr")
+    assert french.say("Rue de Carouge 50, 1205 Genève").endswith("À quel nom faut-il livrer ? (le nom sur la sonnette)")
+    assert french.say("Marie Dupont").startswith("Un numéro de téléphone pour le coursier ?")
+    assert french.say("non") == "Quel créneau vous convient ?"
     slot = entities_of(french.buttons[0][1])["time_slot"]
     assert french.buttons[0][0] == format_slot(slot, "fr")
     asked_payment = french.press(french.buttons[0][0])
     assert asked_payment.endswith("Comment souhaitez-vous payer ?")
     summary = french.say("en francs").splitlines()
     assert summary[0] == "Récapitulatif de votre commande :"
-    assert f"Livraison au 1205, {format_slot(slot, 'fr')}" in summary
+    assert f"Livraison à Rue de Carouge 50, 1205 Genève, pour Marie Dupont, {format_slot(slot, 'fr')}" in summary
     assert summary[-1] == "Paiement : en francs (QR-facture). On confirme ?"
     placed = french.say("oui")
     number = ORDER_NUMBER.search(placed)
@@ -198,6 +200,7 @@ def test_a_complete_purchase_in_english_with_pickup(stack, english):
     assert basket[-1].startswith(f"Total: {format_chf(Decimal('31.80'), 'en')} ")  # with the 7.00 delivery fee
     english.say("checkout")
     english.press("Pickup")
+    english.press(english.buttons[0][0])  # the pickup point
     english.press(english.buttons[0][0])
     summary = english.say("cash on delivery").splitlines()
     assert summary[0] == "Your order summary:"
@@ -220,7 +223,7 @@ def test_an_italian_shopper_is_understood_and_answered_in_italian(stack):
     assert basket_of(stack, italian.sender) == [(first.sku, 1)]
     assert italian.say("mostrami il carrello").splitlines()[0] == "Il suo carrello:"
     assert italian.say("voglio ordinare") == "Consegna a domicilio o ritiro?"
-    assert italian.say("consegna a domicilio") == "A quale codice postale dobbiamo consegnare?"
+    assert italian.say("consegna a domicilio") == translate("reply.checkout.ask_address", "it")
 
 
 def test_a_question_in_the_middle_of_checkout_then_back_to_it(stack, french):
@@ -327,5 +330,5 @@ def test_a_checkout_survives_many_questions_beyond_the_tracker_window(stack, fre
     for question in ["vous avez du fromage ?", "et du miel ?", "des légumes bio ?", "du vin ?"] * 2:
         answer = french.say(question)  # answered, then the form asks again
         assert answer.endswith("\nReprenons votre commande.\nLivraison à domicile ou retrait ?"), answer
-    assert french.say("livraison à domicile") == "À quel numéro postal faut-il livrer ?"
+    assert french.say("livraison à domicile") == translate("reply.checkout.ask_address", "fr")
     assert basket_of(stack, french.sender) == [("FOU-PAI-1", 1)]

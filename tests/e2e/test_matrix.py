@@ -200,8 +200,10 @@ def test_a_purchase_by_numbered_choices_a_vendor_notified_and_stocking_up(
     assert buyer.say("je veux commander", expect="Retrait") == (
         "Livraison à domicile ou retrait ?\n1. 🚲 Livraison à domicile\n2. 🏪 Retrait"
     )
-    assert buyer.say("Livraison à domicile", expect="postal") == "À quel numéro postal faut-il livrer ?"  # words work
-    slots = buyer.say("1205", expect="créneau")
+    assert buyer.say("Livraison à domicile", expect="adresse").startswith("À quelle adresse faut-il livrer ?")  # words
+    buyer.say("Rue de Carouge 50, 1205 Genève", expect="quel nom")
+    buyer.say("Claire Martin", expect="coursier")
+    slots = buyer.say("non", expect="créneau")
     first_slot = re.search(r"^1\. (.+)$", slots, re.M)
     assert slots.startswith("Quel créneau vous convient ?\n1. ") and first_slot, slots
     assert buyer.say("1", expect="À la livraison") == (
@@ -213,8 +215,8 @@ def test_a_purchase_by_numbered_choices_a_vendor_notified_and_stocking_up(
         "  • 1 kg Gruyère AOP d'alpage 12 mois — 34,50 CHF\n"
         "  Sous-total 34,50 CHF, dont jusqu'à 10,35 CHF en Léman\n"
         "Livraison : 6,00 CHF\nTotal : 40,50 CHF (jusqu'à 10,35 CHF payables en Léman)\n"
-        f"Livraison au 1205, {first_slot[1]}\nPaiement : à la livraison. On confirme ?\n"
-        "1. ✅ Confirmer\n2. ✖ Annuler"
+        f"Livraison à Rue de Carouge 50, 1205 Genève, pour Claire Martin, {first_slot[1]}\n"
+        "Paiement : à la livraison. On confirme ?\n1. ✅ Confirmer\n2. ✏️ Changer l'adresse\n3. ✖ Annuler"
     )
     placed = buyer.say("oui", expect="À payer à la livraison")
     number = ORDER_NUMBER.search(placed)

@@ -188,9 +188,12 @@ def test_a_full_purchase_with_inline_buttons_and_the_vendor_told_at_once(stack: 
     assert texts(buyer.press("Miel de forêt", expect="Panier :")) == [FOREST_HONEY_ADDED]
     assert basket_lines(stack.db, str(buyer.id)) == [("ABE-MIEL-3", Decimal(1))]
     assert texts(buyer.press("Commander", expect="retrait ?")) == ["Livraison à domicile ou retrait ?"]
-    assert texts(buyer.press("Livraison à domicile", expect="postal")) == ["À quel numéro postal faut-il livrer ?"]
-    slots = buyer.say("1205", expect="créneau")
-    assert texts(slots) == ["Quel créneau vous convient ?"]
+    asked = texts(buyer.press("Livraison à domicile", expect="adresse"))
+    assert asked == [translate("reply.checkout.ask_address", "fr")]
+    buyer.say("Rue de Carouge 50, 1205 Genève", expect="quel nom")
+    buyer.press("Ana", expect="coursier")  # the name Telegram gives, with one tap
+    slots = buyer.press("Pas de téléphone", expect="créneau")
+    assert texts(slots)[-1:] == ["Quel créneau vous convient ?"]  # after the share keyboard's line, if still on its way
     slot = buttons(slots[-1])[0][0]
     assert texts(buyer.press(slot, expect="payer")) == [
         "Total 24,50 CHF, dont jusqu'à 18,50 CHF payables en Léman. Comment souhaitez-vous payer ?"
@@ -199,7 +202,7 @@ def test_a_full_purchase_with_inline_buttons_and_the_vendor_told_at_once(stack: 
         "Récapitulatif de votre commande :\nLes Abeilles du Salève\n"
         "  • 1 × 500 g Miel de forêt — 18,50 CHF\n  Sous-total 18,50 CHF, dont jusqu'à 18,50 CHF en Léman\n"
         "Livraison : 6,00 CHF\nTotal : 24,50 CHF (jusqu'à 18,50 CHF payables en Léman)\n"
-        f"Livraison au 1205, {plain(slot)}\nPaiement : à la livraison. On confirme ?"
+        f"Livraison à Rue de Carouge 50, 1205 Genève, pour Ana, {plain(slot)}\nPaiement : à la livraison. On confirme ?"
     ]
     placed = buyer.press("Confirmer", expect="À payer à la livraison")
     number = ORDER_NUMBER.search(placed[0].text)
@@ -239,14 +242,16 @@ def test_paying_in_francs_brings_the_qr_bill_as_a_photo_and_a_pdf(stack: Stack, 
     buyer = TelegramUser(fake)
     assert texts(buyer.say("ajoute un pot de miel de forêt", expect="Panier :")) == [FOREST_HONEY_ADDED]
     buyer.say("je veux commander", expect="retrait ?")
-    slots = buyer.press("Retrait", expect="créneau")
+    buyer.press("Retrait", expect="retirer")
+    slots = buyer.press("Le Grain Vrac", expect="créneau")  # the pickup point
     slot = buttons(slots[-1])[0][0]
     buyer.press(slot, expect="payer")
     assert texts(buyer.press("Francs", expect="On confirme")) == [
         "Récapitulatif de votre commande :\nLes Abeilles du Salève\n"
         "  • 1 × 500 g Miel de forêt — 18,50 CHF\n  Sous-total 18,50 CHF, dont jusqu'à 18,50 CHF en Léman\n"
         "Total : 18,50 CHF (jusqu'à 18,50 CHF payables en Léman)\n"
-        f"Retrait chez les producteurs, {plain(slot)}\nPaiement : en francs (QR-facture). On confirme ?"
+        "Retrait : Le Grain Vrac, Plainpalais, Rue de Carouge 12, 1205 Genève (mar-sam 9:00-19:00), "
+        f"{plain(slot)}\nPaiement : en francs (QR-facture). On confirme ?"
     ]
     placed = buyer.press("Confirmer", expect="Scannez-la")
     document = fake.wait_for(buyer.id, lambda m: m.kind == "document", timeout=WAIT)  # the last thing sent

@@ -19,20 +19,20 @@ from checkout import delivery
 from checkout.models import Basket, Order
 from dialogues.actions import (
     ActionAddToBasket,
+    ActionAskDeliveryAddress,
     ActionAskDeliveryMode,
     ActionAskOrderConfirmed,
     ActionAskPaymentMethod,
-    ActionAskPostalCode,
     ActionAskTimeSlot,
     ActionInterruptCheckout,
     ActionSubmitOrder,
     ValidateCheckoutForm,
 )
+from dialogues.actions.checkout_form import RESET_SLOTS
 from marketplace.accounts import OrganisationKind, add_organisation
 from marketplace.i18n import format_slot
 from payments.models import PaymentLeg
 from tests.support.actions import (  # noqa: F401
-    CHECKOUT_FORM,
     Outcome,
     basket_of,
     bot_uttered,
@@ -50,7 +50,7 @@ pytestmark = pytest.mark.usefixtures("served")
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=ZoneInfo("Europe/Zurich"))  # a Monday morning, by the served clock
 SLOT = "2026-11-25 17:00-19:00"  # Wednesday evening: a configured window offered on Monday
-FORM_RESET = [SlotSet(slot, None) for slot in CHECKOUT_FORM]
+FORM_RESET = [SlotSet(slot, None) for slot in RESET_SLOTS]
 CONFIRM_BUTTONS = [("✅ Confirmer", "/affirm"), ("✖ Annuler", "/deny")]
 
 
@@ -138,9 +138,14 @@ def test_ask_delivery_mode_offers_home_delivery_and_pickup() -> None:
 
 
 @pytest.mark.usefixtures("basket")
-def test_ask_postal_code() -> None:
-    done = run(ActionAskPostalCode(), tracker("livraison", "choose_delivery", slots={"delivery_mode": "delivery"}))
-    assert (done.text, done.buttons, done.events) == ("À quel numéro postal faut-il livrer ?", [], [])
+def test_ask_the_address_with_an_example_and_the_location_to_share() -> None:
+    done = run(ActionAskDeliveryAddress(), tracker("livraison", "choose_delivery", slots={"delivery_mode": "delivery"}))
+    assert done.text == (
+        "À quelle adresse faut-il livrer ? Rue et numéro, numéro postal et localité en un message, "
+        "p. ex. « Rue de Carouge 50, 1205 Genève » (étage ou code d'entrée bienvenus)."
+    )
+    assert (done.buttons, done.events) == ([], [])
+    assert done.messages[-1] == {**done.messages[-1], "custom": {"share": ["location"]}}
 
 
 @pytest.mark.usefixtures("basket")
@@ -208,10 +213,12 @@ def test_ask_order_confirmed_summarises_basket_pickup_and_payment() -> None:
 
 
 @pytest.mark.usefixtures("basket")
-def test_form_takes_delivery_and_postal_code_from_one_message() -> None:
+def test_form_takes_delivery_and_postal_code_from_one_message_then_asks_the_street() -> None:
     done = form("delivery_mode", "livraison au 1205 svp", "choose_delivery")
-    assert done.events == [SlotSet("delivery_mode", "delivery"), SlotSet("postal_code", "1205")]
-    assert done.messages == []
+    assert done.slots["delivery_mode"] == "delivery"
+    draft = done.slots["address_draft"]
+    assert (draft["postal_code"], draft["locality"], draft["street"]) == ("1205", "Genève", "")
+    assert done.slots["requested_slot"] == "delivery_address" and done.messages == []
 
 
 @pytest.mark.usefixtures("basket")
@@ -221,25 +228,36 @@ def test_form_with_pickup_skips_the_postal_code() -> None:
     assert done.events == [SlotSet("delivery_mode", "pickup"), SlotSet("requested_slot", "time_slot")]
 
 
+ZONES = "1200-1234, 1236-1258, 1281-1299 (Genève, Grand-Lancy, Onex, Petit-Lancy, Vernier, Cointrin…)"
+
+
 @pytest.mark.usefixtures("basket")
 def test_form_refuses_a_postal_code_outside_the_zones_and_offers_pickup() -> None:
-    done = form("postal_code", "1260", "nlu_fallback", delivery_mode="delivery")
-    assert done.events == [SlotSet("postal_code", None)]
-    assert done.text == "Nous ne livrons pas à ce numéro postal (1260). Le retrait sur place reste possible."
+    done = form("delivery_address", "1260", "nlu_fallback", delivery_mode="delivery")
+    assert done.slots == {"delivery_address": None, "address_draft": None, "postal_code": None,
+                          "requested_slot": "delivery_address"}  # fmt: skip
+    assert (
+        done.text == f"Désolé, nous ne livrons pas à 1260 Nyon. Nous livrons dans les numéros postaux {ZONES}.\n"
+        "Le retrait reste possible."
+    )
     assert done.buttons == [("🏪 Retrait", '/choose_delivery{"delivery_mode": "pickup"}')]
 
 
 @pytest.mark.usefixtures("basket")
 def test_form_refuses_a_postal_code_in_the_shoppers_language() -> None:
-    done = form("postal_code", "1260", "nlu_fallback", lang="de", delivery_mode="delivery")
-    assert done.text == "An diese Postleitzahl (1260) liefern wir nicht. Abholen ist weiterhin möglich."
+    done = form("delivery_address", "1260", "nlu_fallback", lang="de", delivery_mode="delivery")
+    assert (
+        done.text == f"Leider liefern wir nicht nach 1260 Nyon. Wir liefern in die Postleitzahlen {ZONES}.\n"
+        "Abholen ist weiterhin möglich."
+    )
 
 
 @pytest.mark.usefixtures("basket")
-def test_form_a_question_while_the_postal_code_is_asked_fills_nothing() -> None:
-    done = form("postal_code", "vous avez du fromage ?", "search_product", {"product": "fromage"},
+def test_form_a_question_while_the_address_is_asked_fills_nothing() -> None:
+    done = form("delivery_address", "vous avez du fromage ?", "search_product", {"product": "fromage"},
                 delivery_mode="delivery")  # fmt: skip
-    assert done.events == [] and done.messages == []
+    # Nothing but the question asked again: Rasa rejects the form's turn and the question is answered instead.
+    assert done.slots == {"requested_slot": "delivery_address"} and done.messages == []
 
 
 @pytest.mark.usefixtures("basket")
@@ -254,6 +272,14 @@ def test_form_mixed_payment_with_an_amount_remembers_the_leman_wanted(app: App) 
     done = form("payment_method", "mixte, 3 lémans", "choose_payment", delivery_mode="pickup", time_slot=SLOT)
     assert done.events == [SlotSet("payment_method", "mixed"), SlotSet("requested_slot", "order_confirmed")]
     assert leman_wanted(app) == Decimal("3.00")
+
+
+@pytest.mark.usefixtures("basket")
+def test_form_a_typed_method_nlu_tagged_without_normalising_it_is_still_read() -> None:
+    """The model may tag « à la livraison » as a payment_method without mapping it to "on_delivery"."""
+    done = form("payment_method", "à la livraison", "choose_payment", {"payment_method": "à la livraison"},
+                delivery_mode="pickup", time_slot=SLOT)  # fmt: skip
+    assert done.slots["payment_method"] == "on_delivery" and done.messages == []
 
 
 @pytest.mark.usefixtures("basket")
@@ -348,7 +374,8 @@ def test_submit_to_an_unserved_postal_code_is_a_friendly_refusal(app: App, baske
     done = run(ActionSubmitOrder(), tracker("oui", "affirm", slots=slots))
     assert done.text == "Nous ne livrons pas à ce numéro postal (9999). Le retrait sur place reste possible."
     # The other choices stand: the form comes back for the postal code, then shows the summary.
-    assert done.events == [SlotSet("order_confirmed", None), SlotSet("postal_code", None), ActiveLoop("checkout_form")]
+    assert done.events == [SlotSet("order_confirmed", None), SlotSet("postal_code", None),
+                           SlotSet("delivery_address", None), ActiveLoop("checkout_form")]  # fmt: skip
     assert orders_of(app) == [] and basket_of(app) == {basket["tomato"]: 2, basket["wine"]: 1}
     assert stock_of(app, basket["tomato"]) == Decimal(10)
 

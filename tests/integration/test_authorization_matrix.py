@@ -21,19 +21,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from rasa_sdk import Action
+from sqlalchemy import select
 
 from bootstrap import App
 from bot.commands import DIRECT, SHARED, Commands, Incoming
 from catalog.models import Product
+from checkout.address_book import DeliveryAddress, list_addresses, save_address
 from checkout.flow import offered_slots
 from checkout.services import DeliveryChoice, add_to_basket, get_order, place_order
 from dialogues.actions import (
     ActionAskOrderConfirmed,
     ActionCancelOrder,
     ActionClearBasket,
+    ActionDeleteAddress,
+    ActionListAddresses,
     ActionOrderStatus,
     ActionRemoveFromBasket,
     ActionReorder,
@@ -45,6 +50,7 @@ from dialogues.actions import (
 )
 from marketplace.accounts import (
     ApprovalStatus,
+    ChatIdentity,
     OrganisationKind,
     add_member,
     add_organisation,
@@ -63,6 +69,7 @@ COURIER = "telegram:3003"  # courier of velo-test, which delivers the order
 OTHER_COURIER = "telegram:3004"  # courier of autre-velo
 NEWCOMER = "telegram:5005"  # someone given a link code
 ADMIN = "telegram:8008"  # an admin of the cooperative whose account the cooperative suspended
+ERASABLE = "telegram:6006"  # a consumer with nothing under way, who asks to be forgotten
 
 
 # --- the world every attempt is made in ---------------------------------------------------------------
@@ -131,6 +138,7 @@ def world(app: App, shop: dict[str, int]) -> World:
         codes = {slug: create_link_code(uow, slug)[0] for slug in ("ferme-test", "velo-test")}
         slot = offered_slots(uow, app.settings, "delivery", "1205")[0]
         consumer = person_for_chat(uow, CONSUMER)
+        save_address(uow, consumer, DeliveryAddress("Rue de Carouge 50", "1205", "Genève"), "home")
         add_to_basket(uow, consumer, ids["tomato"], Decimal(2))
         order = place_order(uow, app.settings, consumer, DeliveryChoice("delivery", "1205", slot, "on_delivery"))
         open_payment(uow, app.settings, order)
@@ -332,8 +340,57 @@ def basket_ordered(world: World, _said: Said) -> None:
     assert basket_of(world.app, CONSUMER) == {}
 
 
+def _address_id(world: World) -> str:
+    """The id of the consumer's saved address (« home »)."""
+    with world.app.db.uow() as uow:
+        return str(list_addresses(uow, person_for_chat(uow, CONSUMER))[0].id)
+
+
+def _address_secrets(_world: World) -> tuple[str, ...]:
+    return ("Rue de Carouge",)
+
+
+def address_listed(_world: World, said: Said) -> None:
+    assert "Rue de Carouge 50, 1205 Genève" in said.text
+
+
+def address_deleted(world: World, _said: Said) -> None:
+    with world.app.db.uow() as uow:
+        assert list_addresses(uow, person_for_chat(uow, CONSUMER)) == []
+
+
 def _number(world: World) -> dict[str, str]:
     return {"order_id": world.order}
+
+
+def my_data(world: World, address: str, caller: Caller) -> Said:
+    """/mydata: the caption, and the file's content among what the caller was given."""
+    [sent] = Commands(world.app).handle(Incoming(address, "/mydata", caller.lang))
+    return Said(sent.text, (Path(sent.document).read_text("utf-8"),))
+
+
+def consumers_data_sent(world: World, said: Said) -> None:
+    assert world.order in said.everything and "Rue de Carouge 50" in said.everything
+
+
+def _data_secrets(world: World) -> tuple[str, ...]:
+    return (world.order, "Rue de Carouge", "Chasselas")
+
+
+def answer_the_erasure_question(world: World, address: str, caller: Caller) -> Said:
+    """The person to erase is asked /forget's question; the caller answers it with its button (for the wrong
+    people: someone else's button, with its one-time code, pressed in their own conversation)."""
+    commands = Commands(world.app)
+    [question] = commands.handle(Incoming(ERASABLE, "/forget", "fr"))
+    yes = question.buttons[0].payload
+    replies = commands.handle(Incoming(address, yes, caller.lang))
+    return Said("\n".join(m.text for m in replies), tuple(b.payload for m in replies for b in m.buttons))
+
+
+def erasable_erased(world: World, said: Said) -> None:
+    with world.app.db.uow() as uow:
+        assert uow.session.scalar(select(ChatIdentity).where(ChatIdentity.external_id == "6006")) is None
+    assert said.text.startswith("C'est fait : votre compte est effacé.")
 
 
 def confirm_the_owners_summary(world: World, address: str, caller: Caller) -> Said:
@@ -367,6 +424,11 @@ OPERATIONS: tuple[Operation, ...] = (
     command("picked", lambda w, _: f"/picked {w.order}", COURIER, order_picked, _status_secrets),
     command("delivered", lambda w, _: f"/delivered {w.order} payé", COURIER, order_delivered_and_paid,
             _status_secrets),
+    # Everyone's data rights (bot/commands.py): one's own data only, one's own erasure only. An account with
+    # nothing but first-contact rows: its erasure changes nothing `snapshot` reads (writes=False).
+    Operation("/mydata", CONSUMER, my_data, consumers_data_sent, _data_secrets, writes=False, command="mydata"),
+    Operation("/forget", ERASABLE, answer_the_erasure_question, erasable_erased, _data_secrets, writes=False,
+              command="forget"),
     # --- vendor sentences and their buttons (dialogues/actions/vendor.py) ---
     action("sentence", ActionUpdateStock(), "update_stock", lambda _: "il me reste 3 kg de tomates",
            lambda _: {"product": "tomates", "quantity": "3"}, FARMER, stock_is_3, _product_secrets),
@@ -399,6 +461,12 @@ OPERATIONS: tuple[Operation, ...] = (
            CONSUMER, basket_shown, _basket_secrets, writes=False),
     Operation("action_submit_order:confirmed", CONSUMER, confirm_the_owners_summary, basket_ordered,
               _basket_secrets, action="action_submit_order"),
+    # --- a consumer's saved addresses (dialogues/actions/addresses.py) ---
+    action("typed", ActionListAddresses(), "list_addresses", lambda _: "mes adresses", lambda _: {}, CONSUMER,
+           address_listed, _address_secrets, writes=False),
+    action("button", ActionDeleteAddress(), "delete_address",
+           lambda w: f'/delete_address{{"address_id": "{_address_id(w)}"}}', lambda w: {"address_id": _address_id(w)},
+           CONSUMER, address_deleted, _address_secrets),
 )  # fmt: skip
 
 # Served actions that need no row, and why: none acts on or shows anything but public goods and the caller's own
@@ -412,11 +480,17 @@ EXEMPT = {
     "action_change_language": "changes the caller's own language",
     "action_interrupt_checkout": "answers with one of dialogues.actions.HANDLERS, each covered or exempt here",
     "action_ask_delivery_mode": "asks a question of the caller's own checkout form",
-    "action_ask_postal_code": "asks a question of the caller's own checkout form",
+    "action_ask_delivery_address": "asks a question of the caller's own form, offering the caller's own addresses",
+    "action_ask_recipient_name": "asks a question of the caller's own checkout form",
+    "action_ask_delivery_phone": "asks a question of the caller's own checkout form",
+    "action_ask_pickup_point": "lists the public pickup points",
+    "action_shared_outside_checkout": "answers; keeps nothing of what was shared",
     "action_ask_time_slot": "offers the delivery companies' public slots",
     "action_ask_payment_method": "prices the caller's own basket",
     "action_ask_order_confirmed": "summarises the caller's own basket and form",
     "validate_checkout_form": "reads the caller's own answers into the caller's own form",
+    "action_request_my_data": "asks the bot to run /mydata for the caller (its row above)",
+    "action_forget_me": "asks the bot to run /forget for the caller (its row above)",
 }
 
 

@@ -12,14 +12,26 @@ from sqlalchemy import select
 
 from bootstrap import App
 from catalog.models import Product
-from checkout.delivery import DeliveryModeNotOffered, SlotNotOffered, add_slot, add_zone, available_slots, book_slot
+from checkout.address_book import DeliveryAddress, InvalidAddress, list_addresses, order_delivery
+from checkout.delivery import (
+    DeliveryModeNotOffered,
+    SlotNotOffered,
+    add_pickup_point,
+    add_slot,
+    add_zone,
+    available_slots,
+    book_slot,
+)
 from checkout.flow import (
     CheckoutChanged,
     CheckoutNotConfirmed,
     CheckoutPreview,
     PaymentNotOffered,
     PaymentPart,
+    PickupPlace,
+    PickupPointNotOffered,
     PlacedCheckout,
+    check_address,
     choose_payment,
     offered_slots,
     payment_options,
@@ -392,3 +404,90 @@ def test_the_chat_charges_the_total_and_francs_the_customer_confirmed(
     assert len(captions) == 2
     assert captions[0].startswith(f"QR-facture : {chf('25.30')}, référence ")
     assert captions[1].startswith("Paiement en Léman : 4,80.")
+
+
+# --- a home delivery's address and a pickup point (Step 8) ------------------------------------------------
+
+HOME_EVENING = DeliveryChoice("delivery", "1205", EVENING, PaymentMethod.CHF)
+CAROUGE = DeliveryAddress("Rue de Carouge 50", "1205", "Genève", recipient_name="Marie Dupont", phone="079 123 45 67")
+
+
+def preview_to(
+    app: App,
+    shop: dict[str, int],
+    choice: DeliveryChoice,
+    address: DeliveryAddress | None = None,
+    pickup_point: int | None = None,
+) -> CheckoutPreview:
+    with app.db.uow() as uow:
+        buyer = person(uow, shop["consumer"])
+        return preview_checkout(uow, app.settings, buyer, "fr", choice, NOW, address, pickup_point)
+
+
+def place_to(
+    app: App, shop: dict[str, int], choice: DeliveryChoice, confirmed: str | None, address: DeliveryAddress | None
+) -> PlacedCheckout:
+    with app.db.uow() as uow:
+        buyer = person(uow, shop["consumer"])
+        placed = place_checkout(uow, app.settings, buyer, "fr", choice, NOW, confirmed=confirmed, address=address)
+        uow.commit()
+        return placed
+
+
+def test_the_order_keeps_the_address_it_was_confirmed_with_and_remembers_it(app: App, shop: dict[str, int]) -> None:
+    fill_basket(app, shop)
+    shown = preview_to(app, shop, HOME_EVENING, CAROUGE)
+    assert shown.address == CAROUGE
+    with pytest.raises(CheckoutChanged):  # a summary of the same order to another street is not this one's
+        place_to(app, shop, HOME_EVENING, shown.fingerprint, dataclasses.replace(CAROUGE, street="Rue de Carouge 5"))
+    with pytest.raises(CheckoutChanged):  # nor one without the phone
+        place_to(app, shop, HOME_EVENING, preview_to(app, shop, HOME_EVENING).fingerprint, CAROUGE)
+    placed = place_to(app, shop, HOME_EVENING, shown.fingerprint, CAROUGE)
+    with app.db.uow() as uow:
+        order = get_order(uow, placed.number)
+        assert order_delivery(order) == CAROUGE
+        assert [(a.label, a.street) for a in list_addresses(uow, person(uow, shop["consumer"]))] == [
+            ("home", "Rue de Carouge 50")
+        ]
+
+
+ADDRESS_REFUSED = {
+    "another postal code than the slot's": (dataclasses.replace(CAROUGE, postal_code="1204"), InvalidAddress),
+    "a P.O. box": (dataclasses.replace(CAROUGE, street="Case postale 12"), InvalidAddress),
+    "no street": (dataclasses.replace(CAROUGE, street=""), InvalidAddress),
+    "a phone that is none": (dataclasses.replace(CAROUGE, phone="appelez-moi"), InvalidAddress),
+}
+
+
+@pytest.mark.parametrize("case", list(ADDRESS_REFUSED))
+def test_an_address_is_checked_again_when_previewed_and_placed(app: App, shop: dict[str, int], case: str) -> None:
+    address, refusal = ADDRESS_REFUSED[case]
+    fill_basket(app, shop)
+    with pytest.raises(refusal):
+        preview_to(app, shop, HOME_EVENING, address)
+    with pytest.raises(refusal):
+        place_to(app, shop, HOME_EVENING, preview_to(app, shop, HOME_EVENING, CAROUGE).fingerprint, address)
+    assert basket_and_orders(app, shop) == ({shop["tomato"]: 2, shop["wine"]: 1}, 0, D(10))
+
+
+@pytest.mark.usefixtures("courier_slots", "shop")
+def test_an_address_where_no_company_delivers_is_not_served(app: App) -> None:
+    """1215 is in the deployment's zones, but no company delivers there: home delivery does not reach it."""
+    with app.db.uow() as uow:
+        choice = DeliveryChoice("delivery", "1215", EVENING)
+        with pytest.raises(DeliveryNotAvailable):
+            check_address(uow, app.settings, choice, dataclasses.replace(CAROUGE, postal_code="1215"))
+        assert check_address(uow, app.settings, HOME_EVENING, CAROUGE) == CAROUGE
+        assert check_address(uow, app.settings, PICKUP_EVENING, CAROUGE) is None  # pickup keeps no address
+
+
+def test_a_pickup_point_is_in_the_summary_and_must_exist(app: App, shop: dict[str, int]) -> None:
+    fill_basket(app, shop)
+    with app.db.uow() as uow:
+        point = add_pickup_point(uow, "ferme-test", "Marché de Plainpalais", "Plaine de Plainpalais", "8-13 h").id
+        uow.commit()
+    shown = preview_to(app, shop, PICKUP_EVENING, pickup_point=point)
+    assert shown.pickup_point == PickupPlace(point, "Marché de Plainpalais", "Plaine de Plainpalais", "8-13 h")
+    assert shown.fingerprint != preview_to(app, shop, PICKUP_EVENING).fingerprint
+    with pytest.raises(PickupPointNotOffered):
+        preview_to(app, shop, PICKUP_EVENING, pickup_point=point + 100)

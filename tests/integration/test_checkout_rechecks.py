@@ -140,11 +140,14 @@ def test_a_slot_not_offered_from_a_payload_gets_an_answer_and_the_question_again
 
 @pytest.mark.usefixtures("basket", "courier")
 def test_a_home_delivery_takes_only_the_companys_slots() -> None:
-    home = {"delivery_mode": "delivery", "postal_code": "1205"}
+    address = {"street": "Rue de Carouge 50", "postal_code": "1205", "locality": "Genève"}
+    home = {"delivery_mode": "delivery", "postal_code": "1205", "delivery_address": address,
+            "recipient_name": "Marie Dupont", "delivery_phone": ""}  # fmt: skip
     refused = form("time_slot", payload("choose_delivery", {"time_slot": "2026-11-24 08:00-10:00"}), **home)
-    assert refused.text == SLOT_REFUSED and refused.slots == {"time_slot": None}
+    assert refused.text == SLOT_REFUSED and refused.slots == {"time_slot": None, "requested_slot": "time_slot"}
     taken = form("time_slot", payload("choose_delivery", {"time_slot": "2026-11-24 18:00-20:00"}), **home)
-    assert taken.messages == [] and taken.slots == {"time_slot": "2026-11-24 18:00-20:00"}
+    assert taken.messages == []
+    assert taken.slots == {"time_slot": "2026-11-24 18:00-20:00", "requested_slot": "payment_method"}
 
 
 @pytest.mark.usefixtures("basket")
@@ -162,7 +165,7 @@ def test_a_date_written_out_is_never_read_as_another_day() -> None:
 def test_a_mode_or_payment_method_we_do_not_know_gets_an_answer_and_the_question_again() -> None:
     mode = form("delivery_mode", payload("choose_delivery", {"delivery_mode": "drone"}))
     assert mode.text == "Ce mode de livraison n'est pas proposé. Choisissez l'une des possibilités proposées."
-    assert mode.slots == {"delivery_mode": None}
+    assert mode.slots == {"delivery_mode": None, "requested_slot": "delivery_mode"}
     method = form("payment_method", payload("choose_payment", {"payment_method": "bitcoin"}), **PICKUP)
     assert method.text == (
         "Ce moyen de paiement n'est pas possible pour cette commande. Choisissez l'un de ceux proposés."
@@ -187,13 +190,14 @@ def test_a_payment_method_not_offered_set_behind_the_forms_back_is_not_placed(
 
 
 def test_a_payload_changing_a_choice_is_no_confirmation(app: App, basket: dict[str, int]) -> None:
-    """`/affirm{"delivery_mode": "delivery", "postal_code": "1260"}` on the summary of a pickup: the postal code is
-    refused, and the summary then shown was not confirmed (else the form would end without showing another)."""
+    """`/affirm{"delivery_mode": "delivery", "postal_code": "1260"}` on the summary of a pickup: home delivery
+    asks for its address (a postal code alone is none), and the summary then shown was not confirmed (else the
+    form would end without showing another)."""
     crafted = payload("affirm", {"delivery_mode": "delivery", "postal_code": "1260"}, space=True)
     done = form("order_confirmed", crafted, summary_shown(**PICKUP), **PICKUP)
-    assert "order_confirmed" not in done.slots
-    assert done.text == "Nous ne livrons pas à ce numéro postal (1260). Le retrait sur place reste possible."
-    assert done.slots["postal_code"] is None and done.slots["time_slot"] is None  # asked again, then the summary
+    assert "order_confirmed" not in done.slots and "postal_code" not in done.slots
+    assert done.slots["requested_slot"] == "delivery_address"
+    assert done.slots["time_slot"] is None  # asked again, then the summary
     assert nothing_ordered(app, basket)
 
 

@@ -14,10 +14,12 @@ Budget: tests/support/hostile.py (`make test` 50 examples per property, `make fu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,9 +94,11 @@ class FakeRasa:
 
 
 @pytest.fixture
-def people(app: App, shop: dict[str, int]) -> Iterator[App]:
+def people(app: App, shop: dict[str, int], tmp_path: Path) -> Iterator[App]:
     """The `shop`, and three German speakers: a consumer with a kilo of tomatoes in the basket (so that checkout
-    steps have something to work on), a member of ferme-test and a courier."""
+    steps have something to work on), a member of ferme-test and a courier. Files the commands write (/mydata)
+    go under tmp_path."""
+    app.settings = dataclasses.replace(app.settings, data_dir=tmp_path)
     with app.db.uow() as uow:
         add_to_basket(uow, person_for_chat(uow, GERMAN, "de"), shop["tomato"], Decimal("1"))
         add_member(uow, person_for_chat(uow, GERMAN_VENDOR, "de"), get_organisation(uow, "ferme-test"))
@@ -131,8 +135,8 @@ def assert_rasa_got_only_clean_text(rasa: FakeRasa) -> None:
 # --- the router -------------------------------------------------------------------------------------
 
 
-UNKNOWN = ["/forget", "/aide du miel", "/xyz", "/ intent{}", '/ add_to_basket{"product": "#1"}', "/_x", "/",
-           "/FORGET@marche_bot", "/\u202etegrof"]  # fmt: skip
+UNKNOWN = ["/oublier", "/aide du miel", "/xyz", "/ intent{}", '/ add_to_basket{"product": "#1"}', "/_x", "/",
+           "/OUBLIER@marche_bot", "/\u202etegrof"]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", UNKNOWN)
@@ -159,8 +163,8 @@ def test_an_unknown_command_is_answered_with_the_commands_this_person_can_use(pe
 
 def test_a_newcomer_gets_the_commands_in_the_language_of_their_telegram(people: App) -> None:
     router = Router(FakeRasa(), Commands(people), "telegram")  # type: ignore[arg-type]
-    answer = asyncio.run(router.handle(Incoming("telegram:7007", "/forget", "it")))
-    assert answer[0].text.startswith(translate("bot.unknown_command", "it", command="/forget"))
+    answer = asyncio.run(router.handle(Incoming("telegram:7007", "/oublier", "it")))
+    assert answer[0].text.startswith(translate("bot.unknown_command", "it", command="/oublier"))
     assert "/basket — " + translate("bot.menu.basket", "it") in answer[0].text
 
 
@@ -331,7 +335,7 @@ def test_hostile_updates_through_the_telegram_channel(people: App, monkeypatch: 
         @example(kind="text", sent="Honig", answer=[{"text": "", "buttons": [{"title": "x", "payload": ""}]}],
                  language_code="de")  # fmt: skip
         @example(kind="text", sent="Honig", answer=[{"text": "<b>&" * 30_000}], language_code="de")
-        @example(kind="text", sent="/forget", answer=None, language_code=None)
+        @example(kind="text", sent="/oublier", answer=None, language_code=None)
         def check(kind: str, sent: str, answer: Any, language_code: str | None) -> None:
             rasa.answer = answer
             start, shown_before = len(fake.requests), len(fake.messages_to(user_id))
@@ -404,7 +408,7 @@ def test_hostile_messages_through_the_matrix_channel(people: App) -> None:
         @budget()
         @given(body=st.one_of(typed_text(surrogates=True), command_text()), answer=st.one_of(st.none(), rasa_answer()))
         @example(body="Honig", answer=[{"text": "é" * 100_000}])
-        @example(body="/forget", answer=None)
+        @example(body="/oublier", answer=None)
         @example(body="\ud83d/xyz", answer=None)
         @example(body="1", answer=None)
         def check(body: str, answer: Any) -> None:
@@ -440,7 +444,7 @@ def test_hostile_lines_in_the_terminal_chat(people: App) -> None:
 
         @budget()
         @given(line=st.one_of(typed_text(), command_text()))
-        @example(line="/forget")
+        @example(line="/oublier")
         @example(line="\x1b]0;pwned\x07/xyz [bold]x[/bold]")
         def check(line: str) -> None:
             out.truncate(0)
@@ -591,7 +595,7 @@ def test_an_unknown_command_lists_the_commands_on_matrix_and_in_the_terminal(peo
                            people.db, access_token="t")  # fmt: skip
     client = StubNio()
     matrix.client = client  # type: ignore[assignment]
-    content = {"msgtype": "m.text", "body": "/forget"}
+    content = {"msgtype": "m.text", "body": "/oublier"}
     event = RoomMessageText.from_dict(
         {
             "type": "m.room.message",
@@ -607,7 +611,7 @@ def test_an_unknown_command_lists_the_commands_on_matrix_and_in_the_terminal(peo
     asyncio.run(chat.type_line("/aide-moi"))
     assert rasa.sent == []
     (said,) = [content["body"] for content in client.sent]
-    assert said.startswith(translate("bot.unknown_command", "de", command="/forget"))
+    assert said.startswith(translate("bot.unknown_command", "de", command="/oublier"))
     assert "/stock — Bestand: /stock PRODUKT MENGE" in said  # Lena is a member of ferme-test
     assert translate("bot.unknown_command", "de", command="/aide-moi") in out.getvalue()
     assert "/basket — Mein Warenkorb" in out.getvalue() and "/stock" not in out.getvalue()

@@ -560,5 +560,6 @@ def test_the_bot_process_lets_its_channels_read_the_deployments_media_and_paymen
     env = {"TELEGRAM_BOT_TOKEN": "123:ABC", "MATRIX_HOMESERVER": "https://matrix.example.org",
            "MATRIX_USER_ID": "@marche:example.org", "MATRIX_ACCESS_TOKEN": "t", CHANNEL.env: "s" * 64}  # fmt: skip
     process = build_process(app, env)
-    expected = MediaPolicy(app.settings.data_dir / "media", app.settings.data_dir / "payments")
+    data = app.settings.data_dir
+    expected = MediaPolicy(data / "media", data / "payments", data / "exports")
     assert [channel.media for channel in process.channels] == [expected, expected]

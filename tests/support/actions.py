@@ -34,7 +34,8 @@ FARMER = "matrix:@anna:example.org"  # member of ferme-test (Tomates, Œufs)
 CELLAR = "telegram:2002"  # member of cave-test (Chasselas)
 
 # The checkout form's slots, in the order dialogues/domain.yml lists them.
-CHECKOUT_FORM = ["delivery_mode", "postal_code", "time_slot", "payment_method", "order_confirmed"]
+CHECKOUT_FORM = ["delivery_mode", "delivery_address", "recipient_name", "delivery_phone", "pickup_point", "time_slot",
+                 "payment_method", "order_confirmed"]  # fmt: skip
 DOMAIN: dict[str, Any] = {"forms": {"checkout_form": {"required_slots": CHECKOUT_FORM}}}
 
 # The buttons offered when there is nothing better to show (in French).

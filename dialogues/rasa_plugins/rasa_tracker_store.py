@@ -22,9 +22,14 @@ from sqlalchemy import event
 
 
 class WindowedSQLTrackerStore(SQLTrackerStore):
-    def __init__(self, domain: Any = None, window: int = 40, **kwargs: Any) -> None:
+    def __init__(
+        self, domain: Any = None, window: int = 40, keep_slots: tuple[str, ...] = ("language",), **kwargs: Any
+    ) -> None:
         super().__init__(domain, **kwargs)
         self.window = int(window)
+        # Slots that outlive the window: the language a person chose in the chat must not fall back to the
+        # platform's when the choice is more than `window` events old (a checkout form makes many events).
+        self.keep_slots = tuple(keep_slots)
         # How many stored events each retrieved tracker holds, between retrieve and save: the events after
         # them are the new ones to store (Rasa's lock store serialises the turns of one conversation).
         self._loaded: dict[str, int] = {}
@@ -50,9 +55,19 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             if last_loop is not None and last_loop.action_name and last_loop.id < start_id:
                 start_id = last_loop.id
             rows = query.filter(event.id >= start_id).all()
+            # The latest setting of each kept slot, when it is older than the window (a SlotSet row keeps the
+            # slot's name in `action_name`).
+            kept = [
+                older
+                for name in self.keep_slots
+                if (older := newest_first.filter(event.type_name == "slot", event.action_name == name).first())
+                is not None
+                and older.id < start_id
+            ]
         if not self.domain:
             return None
-        tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(r.data) for r in rows], self.domain.slots)
+        events = [json.loads(r.data) for r in [*kept, *rows]]
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         self._loaded[sender_id] = len(tracker.events)
         return tracker
 

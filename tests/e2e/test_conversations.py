@@ -332,3 +332,16 @@ def test_a_checkout_survives_many_questions_beyond_the_tracker_window(stack, fre
         assert answer.endswith("\nReprenons votre commande.\nLivraison à domicile ou retrait ?"), answer
     assert french.say("livraison à domicile") == translate("reply.checkout.ask_address", "fr")
     assert basket_of(stack, french.sender) == [("FOU-PAI-1", 1)]
+
+
+def test_a_language_chosen_in_the_chat_outlives_the_tracker_window(stack, french):
+    """The platform says French; the person chose German in the chat. Forty events later (the tracker store
+    loads only the latest ones) the choice still holds."""
+    french_answer = french.say("mein Warenkorb")
+    person = Conversation(stack, stack.new_sender(), "fr", [])
+    person.say('/change_language{"language": "de"}')
+    german_answer = person.say("mein Warenkorb")
+    assert german_answer != french_answer
+    for _ in range(15):  # about four events a turn: well past the 40-event window
+        person.say("mein Warenkorb")
+    assert person.say("mein Warenkorb") == german_answer

@@ -935,7 +935,12 @@ def _new_item(
     first = fold(right_words[0][0])
     second = fold(right_words[1][0]) if len(right_words) > 1 else ""
     if first in HALF_WORDS or (first in ("a", "une", "ein", "eine") and second in HALF_WORDS):
-        return False
+        # « un kilo et demi » ends a quantity, but « e mezzo chilo di formaggio » / "and half a kilo of
+        # leeks" / « und ein halbes Kilo Käse » open an item: a measure follows the half.
+        after = [fold(w[0]) for w in right_words[(1 if first in HALF_WORDS else 2) :][:2]] + ["", ""]
+        measure = after[1] if after[0] in ("a", "un", "ein") else after[0]
+        if measure not in UNIT_WORDS:
+            return False
     if not _has_product_word(line[right[0] : right[1]]):
         return False
     if _opens_item(line, right, starts) or _opens_item(line, left, starts):

@@ -441,6 +441,15 @@ LISTS = [
     ),
     ("fr", "baguette et croissant", ["baguette", "croissant"]),  # both are catalog words
     ("de", "Apfelsaft und Birnensaft", ["Apfelsaft", "Birnensaft"]),
+    # a half followed by a measure opens an item (found trying the Italian chat)
+    (
+        "it",
+        "vorrei 2 baguette e mezzo chilo di formaggio da raclette",
+        ["vorrei 2 baguette", "mezzo chilo di formaggio da raclette"],
+    ),
+    ("en", "2 baguettes and half a kilo of leeks", ["2 baguettes", "half a kilo of leeks"]),
+    ("de", "2 Baguettes und ein halbes Kilo Raclettekäse", ["2 Baguettes", "ein halbes Kilo Raclettekäse"]),
+    ("it", "un chilo e mezzo di mele gala", ["un chilo e mezzo di mele gala"]),
     # one request stays one item
     ("fr", "un kilo et demi de pommes gala", ["un kilo et demi de pommes gala"]),
     ("en", "2 kg and a half of apples", ["2 kg and a half of apples"]),

@@ -126,3 +126,38 @@ def test_the_slot_shown_is_the_one_kept(stack, french):
     number = ORDER_NUMBER.search(french.say("oui"))
     with stack.db.uow() as uow:
         assert uow.session.scalar(select(Order.time_slot).where(Order.number == number[0])) == wanted
+
+
+def test_the_street_typed_in_the_chat_reaches_the_admin_and_the_couriers_run(stack, french, monkeypatch):
+    """An order placed through Rasa: `admin_cli.py order show` and its company's courier's `/runs` carry the
+    street the customer typed; a courier of no company gets nothing."""
+    from typer.testing import CliRunner
+
+    import admin_cli
+    from bootstrap import App
+    from bot.commands import Commands, Incoming
+    from catalog.services import CatalogSearch
+
+    french.say("ajoute un pot de miel de forêt")
+    french.say("je veux commander")
+    french.say("livraison à domicile")
+    french.say("Chemin de l'Écu 12bis, 1219 Châtelaine")
+    french.say("Ada Lovelace")
+    assert french.say("non") == "Quel créneau vous convient ?"
+    slot_and_pay(french)
+    number = ORDER_NUMBER.search(french.say("oui"))[0]
+
+    monkeypatch.setenv("DATABASE_URL", stack.settings.database_url)
+    monkeypatch.setenv("SMARTKET_DATA_DIR", str(stack.settings.data_dir))
+    shown = CliRunner().invoke(admin_cli.cli, ["--lang", "fr", "order", "show", number], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "Chemin de l'Écu 12bis" in shown.output and "Ada Lovelace" in shown.output
+
+    with stack.db.uow() as uow:
+        order = uow.session.scalar(select(Order).where(Order.number == number))
+        company, day = order.delivery_company.slug, order.time_slot[:10]
+    commands = Commands(App(stack.settings, stack.db, CatalogSearch(stack.settings.default_language)))
+    run = "\n".join(m.text for m in commands.handle(Incoming(stack.new_member(company), f"/runs {day}", "fr")))
+    assert "Chemin de l'Écu 12bis" in run and "Ada" in run, run
+    outsider = "\n".join(m.text for m in commands.handle(Incoming(stack.new_sender(), f"/runs {day}", "fr")))
+    assert "Chemin de l'Écu" not in outsider and "Ada" not in outsider

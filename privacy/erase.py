@@ -49,10 +49,11 @@ from marketplace.i18n import BABEL_LOCALES, translate
 from marketplace.linking import LinkCode
 from marketplace.outbox import OutboxMessage, OutboxStatus
 from marketplace.settings import PrivacySettings
-from payments.models import HintStatus, LemanTransaction, PaymentCredit, PaymentLeg, RefundStatus
+from payments.models import LemanTransaction, PaymentCredit, PaymentLeg, RefundStatus
 from privacy.conversations import forget_conversations
 from privacy.notice import duration
 from privacy.people import chat_addresses
+from privacy.rules import ADDRESS_COLUMNS, PAYER_FORGETTABLE, SENDER_FORGETTABLE
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,6 @@ SETTLED_NOTICES = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.IN_DOUBT
 # deleted even before it is sent, as it is moot once the order is finished. Others still to send (a vendor
 # told of a cancellation) name no one and are left to the dispatcher.
 NAMING_THE_CUSTOMER = ("new_order",)
-# e-Léman hints checked for good: the sender's wallet is no longer compared with anything.
-SETTLED_HINTS = (HintStatus.COMPLETED, HintStatus.REFUSED)
 
 
 class OpenOrders(MarketplaceError):
@@ -110,8 +109,8 @@ def open_orders(uow: UnitOfWork, person: Person) -> list[Order]:
 def _anonymise_orders(orders: list[Order]) -> None:
     for order in orders:
         order.person = None
-        order.delivery_recipient = order.delivery_street = order.delivery_details = order.delivery_phone = None
-        order.delivery_latitude = order.delivery_longitude = None
+        for column in ADDRESS_COLUMNS:
+            setattr(order, column.key, None)
 
 
 def _unlink_payers(uow: UnitOfWork, order_ids: list[int]) -> int:
@@ -121,14 +120,14 @@ def _unlink_payers(uow: UnitOfWork, order_ids: list[int]) -> int:
     credits = PaymentCredit.leg_id.in_(legs)
     uow.session.execute(
         update(PaymentCredit)
-        .where(credits, PaymentCredit.refund_status != RefundStatus.DUE)
+        .where(credits, PAYER_FORGETTABLE)
         .values(payer="")
         .execution_options(synchronize_session=False)
     )
     references = select(PaymentLeg.reference).where(PaymentLeg.order_id.in_(order_ids))
     uow.session.execute(
         update(LemanTransaction)
-        .where(LemanTransaction.reference.in_(references), LemanTransaction.status.in_(SETTLED_HINTS))
+        .where(LemanTransaction.reference.in_(references), SENDER_FORGETTABLE)
         .values(sender="")
         .execution_options(synchronize_session=False)
     )

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Delete, Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Delete, Select, delete, exists, func, or_, select, update
 from sqlalchemy.orm import load_only, selectinload
 from sqlalchemy.sql import ColumnElement
 
@@ -36,21 +36,13 @@ from marketplace.db import UnitOfWork
 from marketplace.linking import LinkCode
 from marketplace.settings import Settings
 from payments.documents import payment_folder
-from payments.models import HintStatus, LemanTransaction, PaymentCredit, PaymentLeg, RefundStatus
+from payments.models import LemanTransaction, PaymentCredit, PaymentLeg
 from privacy.conversations import EVENTS, has_tracker_store
+from privacy.rules import ADDRESS_COLUMNS, PAYER_FORGETTABLE, SENDER_FORGETTABLE
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction: short write locks, while the bot keeps serving
-# What of an order's delivery address is personal; its postal code and locality are not cleared.
-ADDRESS_COLUMNS = (
-    Order.delivery_recipient,
-    Order.delivery_street,
-    Order.delivery_details,
-    Order.delivery_phone,
-    Order.delivery_latitude,
-    Order.delivery_longitude,
-)
 
 
 @dataclass(frozen=True)
@@ -267,14 +259,6 @@ def _clear_addresses(uow: UnitOfWork, ids: Sequence[int]) -> None:
         .values({column.key: None for column in ADDRESS_COLUMNS})
         .execution_options(synchronize_session=False)
     )
-
-
-# A payer's account stays while money is to be given back to it; an e-Léman sender while its hint is still
-# being checked on the node (the same rules as an erasure, privacy.erase).
-PAYER_FORGETTABLE = and_(PaymentCredit.payer != "", PaymentCredit.refund_status != RefundStatus.DUE)
-SENDER_FORGETTABLE = and_(
-    LemanTransaction.sender != "", LemanTransaction.status.in_((HintStatus.COMPLETED, HintStatus.REFUSED))
-)
 
 
 def _orders_to_anonymise(due: Deadlines) -> IdQuery:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, insert
+from sqlalchemy import Table, insert
 
 from bootstrap import App
 from checkout.address_book import DeliveryAddress, save_address, set_order_delivery
@@ -27,6 +27,7 @@ from marketplace.accounts import OrganisationKind, add_member, add_organisation,
 from marketplace.linking import create_link_code, redeem_link_code
 from payments.models import CreditSource
 from payments.services import IncomingCredit, open_payment, record_credit
+from privacy.conversations import EVENTS
 from privacy.export import SCHEMA_VERSION, export_file, export_json, export_person
 from privacy.people import find_person
 from tests.conftest import person
@@ -70,18 +71,8 @@ ADA = Someone("telegram:7700123", "Ada Lovelace", "Rue de Carouge 50", "079 555 
 ADA_TOO = Someone("telegram:7700456", "Ada Lovelock", "Rue de Carouge 52", "079 555 98 76", "CH5604835012345678009")
 STAFF = ("Anna Fermière", "anna:example.org", "Carl Coursier", "3003")  # the vendor's member, the courier
 
-# Rasa's SQLTrackerStore table (rasa.core.tracker_store.SQLTrackerStore.SQLEvent), as Rasa creates it.
-RASA_EVENTS = Table(
-    "events",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
+# Rasa's SQLTrackerStore table, as Rasa creates it (its columns are declared once, in privacy.conversations).
+RASA_EVENTS = EVENTS
 
 
 @pytest.fixture

@@ -53,13 +53,15 @@ def stored_text(app: App) -> str:
     with app.db.engine.connect() as conn:
         names = inspect(conn).get_table_names()
         assert set(names) - NOT_OURS <= set(Base.metadata.tables), "a table the scan could not open"
-        for name in names:
+        for name in sorted(names):
             table = (
                 Base.metadata.tables[name]
                 if name in Base.metadata.tables
                 else Table(name, MetaData(), autoload_with=conn)
             )
-            values += [str(value) for row in conn.execute(select(table)) for value in row]  # sealed ones decrypted
+            # Sealed values come decrypted. Rows sorted: PostgreSQL returns updated rows in no fixed order.
+            rows = sorted([str(value) for value in row] for row in conn.execute(select(table)))
+            values += [value for row in rows for value in row]
     return "\n".join(values)
 
 

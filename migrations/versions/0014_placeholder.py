@@ -1,0 +1,23 @@
+"""vendor products by chat, invitations (Step 11)
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-30 07:00:00
+
+Placeholder: filled in by the work on this step.
+"""
+
+from collections.abc import Sequence
+
+revision: str = '0014'
+down_revision: str | None = '0013'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

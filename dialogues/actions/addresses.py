@@ -69,6 +69,7 @@ LABEL_FILLERS = wordset("""
     consegna consegnare consegnate consegnami al alla allo all a il lo i mio mia miei indirizzo indirizzi per
     favore si questo questa e da chiama rinomina salva memorizza registra dai nome cancella elimina dimentica
     rimuovi numero
+    non no nein plutot instead rather lieber stattdessen invece piuttosto
 """)
 # What introduces a name the person gives: « comme travail », « sous le nom chalet », "as office", « als Büro »,
 # « s'appelle chez maman », « come ufficio »; the name is what follows the last of them.

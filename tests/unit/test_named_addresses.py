@@ -47,6 +47,8 @@ MEANT = [
     ("a casa", "home"),
     ("deliver to work", "work"),
     ("home", "home"),
+    ("non, livre plutôt à la maison", "home"),
+    ("nein, lieber zur Arbeit", "work"),
     ("Rue du Travail 5", None),
     ("du miel de la maison Dupont", None),
     ("oui", None),

@@ -242,7 +242,7 @@ class ActionSubmitOrder(MarketplaceAction):
         reply = turn.reply
         reply.say("reply.checkout.placed", number=placed.number, total=reply.chf(placed.total))
         reply.say("reply.checkout.next_steps")
-        if address is not None:  # a new address: « Maison », « Travail » or no name?
+        if address is not None:  # a new address: « Domicile », « Travail » or no name?
             offer_to_name(turn, known)
         for document in placed.documents:
             render_payment_document(reply, document, turn.app.settings.local_currency.name)

@@ -41,6 +41,7 @@ from marketplace.settings import PostalZone
 
 
 def wordset(words: str) -> frozenset[str]:
+    """The words of a text block, as a set (folded words: see LABEL_FILLERS)."""
     return frozenset(words.split())
 
 
@@ -264,7 +265,7 @@ def say_address_question(reply: Reply, draft: AddressDraft | None, saved: list[S
     reply.say("reply.checkout.ask_address")
     names = [label_of(reply, address) for address in saved if address.label]
     if names:  # « à la maison », « au travail » answer the question too
-        reply.say("reply.checkout.ask_address_named", names=", ".join(f"« {name} »" for name in names[:3]))
+        reply.say("reply.checkout.ask_address_named", names=", ".join(names[:3]))
     for address in saved[:3]:
         label = label_of(reply, address)
         title = f"📍 {label} — {address.street}" if label else f"📍 {address.street}"
@@ -276,7 +277,7 @@ def say_address_question(reply: Reply, draft: AddressDraft | None, saved: list[S
 
 def label_words(text: str) -> str:
     """A message folded, without the words around a name nor numbers: « livre au travail » -> "travail",
-    « l'adresse 3 s'appelle chez maman » -> "appelle maman"... compared with names the same way."""
+    « l'adresse 3 s'appelle chez maman » -> "maman"; names are compared the same way."""
     return " ".join(word for word in re.findall(r"[^\W\d_]+", fold(text)) if word not in LABEL_FILLERS)
 
 

@@ -473,7 +473,7 @@ def test_another_address_than_last_time(app: App) -> None:
     assert draft["declined"] is True and declined.slots["requested_slot"] == "delivery_address"
     question = asked(ActionAskDeliveryAddress(), delivery_mode="delivery", address_draft=draft)
     assert question.text.startswith("À quelle adresse faut-il livrer ?")
-    assert question.text.splitlines()[1] == "Ou dites simplement le nom d'une de vos adresses : « Travail »."
+    assert question.text.splitlines()[1] == "Ou dites simplement le nom d'une de vos adresses : Travail."
     assert question.buttons == [("📍 Travail — Boulevard Carl-Vogt 101", f'/choose_delivery{{"address_id": "{work}"}}')]
     assert question.messages[-1]["custom"] == {"share": ["location"]}
 

@@ -31,10 +31,11 @@ from zoneinfo import ZoneInfo
 
 from bootstrap import App
 from bot.rasa_client import BotMessage, Button
+from bot.sharing import map_pin
 from catalog.services import ProductView, parse_decimal
 from catalog.text import fold
 from checkout.drops import DropAddress
-from checkout.runs import courier_company, mark_picked_up
+from checkout.runs import Stop, courier_company, mark_picked_up
 from marketplace.accounts import Person, Role, person_for_chat, remember_reply_to, roles_of
 from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
@@ -71,6 +72,7 @@ log = logging.getLogger(__name__)
 
 VENDOR_COMMANDS = ("stock", "price", "available", "unavailable", "products", "ready")
 COURIER_COMMANDS = ("runs", "picked", "delivered")
+MAX_PINS = 10  # map pins after /runs (one message each): the next drops, not a flood
 PRIVACY_COMMANDS = ("mydata", "forget")  # anyone's, whatever their roles
 DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS, *PRIVACY_COMMANDS})
 # `/orders` is a vendor command for vendors, and the consumer's order list (through Rasa) for others.
@@ -350,6 +352,7 @@ class Commands:
             return [BotMessage(ctx.t("command.runs.none", day=day.isoformat()))]
         lines = [ctx.t("command.runs.title", company=run.company, day=day.isoformat())]
         buttons: list[Button] = []
+        pins: list[BotMessage] = []
         for number, stop in enumerate(run.stops, 1):
             items = ", ".join(f"{ctx.number(i.quantity)} {ctx.unit(i.unit)} {i.name}" for i in stop.items)
             mark = "✓ " if stop.done else ""
@@ -369,7 +372,22 @@ class Commands:
                 button = Button(title, f"/{command} {stop.order}")
                 if button not in buttons:
                     buttons.append(button)
-        return [BotMessage("\n".join(lines), tuple(buttons[:12]))]
+            if pin := self._drop_pin(ctx, number, stop):
+                pins.append(pin)
+        return [BotMessage("\n".join(lines), tuple(buttons[:12])), *pins[:MAX_PINS]]
+
+    @staticmethod
+    def _drop_pin(ctx: Context, number: int, stop: Stop) -> BotMessage | None:
+        """A drop still to do whose customer shared where they are, as a map pin the courier's app can navigate
+        to (Telegram's location message); the run only holds coordinates the courier may see now."""
+        address = stop.address
+        if stop.kind != "drop" or stop.done or address is None or not address.shown:
+            return None
+        pin = map_pin(address.latitude, address.longitude)
+        if pin is None:
+            return None
+        text = ctx.t("command.runs.location", number=number, order=stop.order, street=address.street)
+        return BotMessage(text, location=pin)
 
     def cmd_picked(self, ctx: Context, args: list[str]) -> list[BotMessage]:
         if not args:

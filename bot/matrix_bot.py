@@ -6,6 +6,7 @@
   and replies use transaction ids derived from the message they answer, which Synapse deduplicates.
 - Buttons become a numbered list; people answer with the number or the button's words (`NumberedChoices`).
 - Images are uploaded and sent as `m.image`, documents (QR-bill PDFs) as `m.file`.
+- A map pin (`BotMessage.location`: a courier's drop) is sent as `m.location` with a `geo:` URI.
 - A shared location (`m.location`, its `geo:` URI) goes to Rasa as the same payload as on Telegram
   (bot/sharing.py); Matrix has no "share my location" button, so a question that offers it gets a hint line.
 - Encrypted rooms get a notice that encryption is not supported yet (no maintained pure-Python crypto store
@@ -47,7 +48,7 @@ from bot.cursors import read_cursor, save_cursor
 from bot.dispatcher import PermanentSendError, TemporarySendError
 from bot.rasa_client import BotMessage, Button
 from bot.router import Router
-from bot.sharing import geo_payload
+from bot.sharing import geo_payload, geo_uri
 from catalog.text import fold
 from marketplace.accounts import person_for_chat, remember_reply_to
 from marketplace.db import Database
@@ -84,6 +85,18 @@ def body_chunks(body: str, limit: int = MAX_BODY) -> list[str]:
             chunks, current = [*chunks, current], ""
         current += line
     return [chunk for chunk in (*chunks, current) if chunk.strip()]
+
+
+def location_content(body: str, pin: tuple[str, str]) -> dict[str, Any]:
+    """An `m.location` event for a map pin (a place, not the sender's position: MSC3488's `m.pin` asset), with
+    the text as its body for clients that show no maps."""
+    uri = geo_uri(pin)
+    return {
+        "msgtype": "m.location", "body": body or uri, "geo_uri": uri,
+        "org.matrix.msc3488.location": {"uri": uri, "description": body},
+        "org.matrix.msc3488.asset": {"type": "m.pin"},
+        "org.matrix.msc1767.text": body or uri,
+    }  # fmt: skip
 
 
 def location_uri(content: Any) -> str | None:
@@ -352,6 +365,10 @@ class MatrixChannel:
             if reply.document:
                 await self._send_file(room_id, reply.document, key + "d", "m.file")
             offered = reply.buttons or offered
+            if reply.location is not None:  # a map pin: one m.location event, its text as the body
+                body = self.render(reply, lang or self.default_language)
+                await self._send_content(room_id, location_content(body, reply.location), key)
+                continue
             for part, body in enumerate(body_chunks(self.render(reply, lang or self.default_language))):
                 tx = key + (f"p{part}" if part else "")  # the first part keeps the key it always had
                 await self._send_content(room_id, {"msgtype": "m.text", "body": body}, tx)

@@ -40,6 +40,9 @@ class BotMessage:
     # A bot command an action asks the router to run for the person in place of this message ("/mydata",
     # "/forget": the words for them reach Rasa, the work is the bot's), from the custom payload {"command": ...}.
     command: str = ""
+    # A place to show as a map pin, (latitude, longitude) as decimal strings in degrees (bot.sharing.map_pin):
+    # Telegram sends a location message after the text, Matrix an m.location event, other channels the text.
+    location: tuple[str, str] | None = None
 
 
 SHAREABLE = ("location", "contact")  # the values of {"share": [...]} the adapters know how to offer

@@ -1,4 +1,5 @@
-"""What a person shares from their phone instead of typing it: a location, their own phone number.
+"""What a person shares from their phone instead of typing it: a location, their own phone number; and the
+places the bot shows as map pins (a courier's drops).
 
 Shared by the chat adapters (Telegram's location and contact messages, Matrix's `m.location`), which turn it
 into the Rasa payload the checkout form expects (notes: step 8):
@@ -96,3 +97,15 @@ def contact_payload(raw: object) -> str | None:
     """The `/share_contact{...}` payload for a phone number, or None if it is not one."""
     number = phone_number(raw)
     return None if number is None else "/share_contact" + json.dumps({"phone": number})
+
+
+def map_pin(latitude: object, longitude: object) -> tuple[str, str] | None:
+    """A place for `BotMessage.location`: latitude and longitude as decimal strings (six decimals at most), or
+    None when either is missing or off the globe."""
+    lat, lon = coordinate(latitude, 90), coordinate(longitude, 180)
+    return (lat, lon) if lat is not None and lon is not None else None
+
+
+def geo_uri(pin: tuple[str, str]) -> str:
+    """The RFC 5870 URI of a map pin ("geo:46.1983,6.1423"), as Matrix's m.location carries it."""
+    return f"geo:{pin[0]},{pin[1]}"

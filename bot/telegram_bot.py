@@ -4,13 +4,15 @@ Rasa buttons become inline keyboards (paginated by editing the message when long
 photos, text is HTML-escaped for the HTML parse mode. When the checkout asks for an address or a phone
 number, a reply keyboard offers to share the person's location or own number (`request_location`,
 `request_contact`); what they share goes to Rasa as a payload (bot/sharing.py), and the keyboard is removed
-with the next message that does not offer it. Outgoing requests go through a rate limiter that
+with the next message that does not offer it. A map pin (`BotMessage.location`: a courier's drop) is its text,
+then a location message (sendLocation). Outgoing requests go through a rate limiter that
 keeps to Telegram's flood limits: about 30 messages/s overall, about 1/s per chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import html
 import logging
@@ -428,7 +430,10 @@ class TelegramChannel:
         if keyboard is not None and not (reply.text or reply.image or reply.document):  # the offer alone
             reply = BotMessage(translate("share.prompt", lang), reply.buttons)
         markup: ReplyMarkup | None = inline or keyboard or self._removal(chat_id)
-        message_id = await self._send_content(chat_id, reply, markup)
+        if reply.location is not None:
+            message_id = await self._send_location(chat_id, reply, markup)
+        else:
+            message_id = await self._send_content(chat_id, reply, markup)
         self._shown(chat_id, markup)
         if keyboard is not None and inline is not None:
             sent = await self.app.bot.send_message(chat_id, html.escape(translate("share.prompt", lang)),
@@ -436,6 +441,15 @@ class TelegramChannel:
             self._shown(chat_id, keyboard)
             message_id = sent.message_id
         return message_id
+
+    async def _send_location(self, chat_id: int, reply: BotMessage, markup: ReplyMarkup | None) -> int:
+        """A map pin: its text first (a location message has no caption), then the location with the keyboard."""
+        assert reply.location is not None
+        if reply.text or reply.image or reply.document:
+            await self._send_content(chat_id, dataclasses.replace(reply, location=None), None)
+        latitude, longitude = (float(value) for value in reply.location)  # the Bot API takes degrees as floats
+        sent = await self.app.bot.send_location(chat_id, latitude=latitude, longitude=longitude, reply_markup=markup)
+        return sent.message_id
 
     async def _send_content(self, chat_id: int, reply: BotMessage, markup: ReplyMarkup | None) -> int:
         text = html.escape(reply.text)

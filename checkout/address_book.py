@@ -239,6 +239,33 @@ def remember_address(
         return None
 
 
+def address_named(uow: UnitOfWork, person: Person, label: str) -> SavedAddress | None:
+    """The person's own address with that name ("home", "work", "chalet"; case does not matter), or None."""
+    try:
+        name = _label(label)
+    except InvalidAddress:  # a name no address can have
+        return None
+    if not name:
+        return None
+    query = select(SavedAddress).where(SavedAddress.person_id == person.id, SavedAddress.label == name)
+    return uow.session.scalars(query).first()
+
+
+def name_address(uow: UnitOfWork, person: Person, address_id: int, label: str) -> SavedAddress:
+    """Give one of the person's own addresses a name ("home", "work" or their own word), or none with "". A name
+    belongs to one address at a time: the address that had it keeps its place but loses the name.
+    AddressNotFound for any other id; InvalidAddress(field="label") for a name too long or with odd characters."""
+    saved = get_address(uow, person, address_id)
+    name = _label(label)
+    if name:
+        for other in list_addresses(uow, person):
+            if other.id != saved.id and other.label == name:
+                other.label = ""
+    saved.label = name
+    uow.session.flush()
+    return saved
+
+
 def delete_address(uow: UnitOfWork, person: Person, address_id: int) -> None:
     """Forget one of the person's own addresses (orders keep their own copy)."""
     uow.session.delete(get_address(uow, person, address_id))

@@ -1,6 +1,11 @@
 """Custom actions of the SmartketPlace assistant, served by rasa-sdk (`admin_cli.py actions serve`)."""
 
-from dialogues.actions.addresses import ActionDeleteAddress, ActionListAddresses, ActionSharedOutsideCheckout
+from dialogues.actions.addresses import (
+    ActionDeleteAddress,
+    ActionListAddresses,
+    ActionNameAddress,
+    ActionSharedOutsideCheckout,
+)
 from dialogues.actions.base import MarketplaceAction
 from dialogues.actions.checkout_form import ValidateCheckoutForm
 from dialogues.actions.checkout_steps import (
@@ -43,6 +48,7 @@ HANDLERS: dict[str, MarketplaceAction] = {
     "thank": ActionSmallTalk(),
     "list_addresses": ActionListAddresses(),
     "delete_address": ActionDeleteAddress(),
+    "name_address": ActionNameAddress(),
     "request_my_data": ActionRequestMyData(),
     "forget_me": ActionForgetMe(),
 }
@@ -65,6 +71,7 @@ __all__ = [
     "ActionForgetMe",
     "ActionInterruptCheckout",
     "ActionListAddresses",
+    "ActionNameAddress",
     "ActionOrderStatus",
     "ActionProductDetails",
     "ActionRemoveFromBasket",

@@ -12,21 +12,26 @@ asked; `recipient_name` and `delivery_phone` ("" when the person gave none) are 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rasa_sdk.events import EventType
 
+from catalog.text import fold
 from checkout import postcodes
 from checkout.address_book import (
+    LIMITS,
     DeliveryAddress,
     InvalidAddress,
     SavedAddress,
     checked_address,
     delete_address,
     get_address,
+    last_address,
     list_addresses,
+    name_address,
 )
 from checkout.addresses import AddressProblem, AddressReading, ZoneCheck
 from dialogues.actions.base import MarketplaceAction, Reply, Turn, latest_entity
@@ -34,6 +39,50 @@ from dialogues.actions.parsing import parse_person_name, parse_position
 from dialogues.actions.shopping import payload
 from marketplace.settings import PostalZone
 
+
+def wordset(words: str) -> frozenset[str]:
+    """The words of a text block, as a set (folded words: see LABEL_FILLERS)."""
+    return frozenset(words.split())
+
+
+# The two names every person may use, as people say them in four languages (folded: lower case, no accents),
+# once the words around them are dropped (LABEL_FILLERS): « à la maison », "at home", « zu Hause », « al lavoro ».
+LABEL_WORDS = {
+    "home": frozenset({
+        "home", "maison", "domicile", "moi", "hause", "zuhause", "daheim", "heim", "wohnung", "heimadresse",
+        "privatadresse", "casa",
+    }),
+    "work": frozenset({
+        "work", "travail", "boulot", "bureau", "job", "office", "arbeit", "buro", "buero", "arbeitsadresse",
+        "geschaftsadresse", "lavoro", "ufficio",
+    }),
+}  # fmt: skip
+# Words around a name in « livre au travail », « supprime l'adresse du travail », "call this address home"…
+LABEL_FILLERS = wordset("""
+    livre livrez livrer livraison au aux a la le les l de du des d mon ma mes chez adresse adresses cette cet ce
+    c est sur pour comme nom svp stp merci oui s il te vous plait appelle appelez nomme nommer renomme enregistre
+    enregistrer garde memorise sauvegarde donne supprime supprimer efface effacer enleve oublie numero
+    deliver delivery to at the my address addresses please yes it is this that as call name rename save keep
+    store label mark delete remove forget number
+    liefern liefere liefert lieferung bitte zur zum zu nach an ins in im die der das dem den meine mein meiner
+    meinem adresse ja bei diese dieser dies ist als nenne benenne speichere speichern merk dir gib namen loesche
+    losche loschen entferne vergiss nummer um
+    consegna consegnare consegnate consegnami al alla allo all a il lo i mio mia miei indirizzo indirizzi per
+    favore si questo questa e da chiama rinomina salva memorizza registra dai nome cancella elimina dimentica
+    rimuovi numero
+    non no nein plutot instead rather lieber stattdessen invece piuttosto
+""")
+# What introduces a name the person gives: « comme travail », « sous le nom chalet », "as office", « als Büro »,
+# « s'appelle chez maman », « come ufficio »; the name is what follows the last of them.
+NAME_MARKER = re.compile(
+    r"\b(?:sous le nom(?: de)?|le nom|comme|en tant que|en|s['’]appelle|c['’]est|as|to|under the name|the name|is"
+    r"|als|unter dem namen|den namen|hei(?:ss|ß)t|ist|come|con il nome|il nome|si chiama|è|in)\s+",
+    re.IGNORECASE,
+)
+# Words left out of the start and end of a name given (« comme le bureau », « in Ferienhaus um »).
+LEADING = wordset("le la les l un une mon ma mes my the a an den die der das dem mein meine il lo i mio mia")
+TRAILING = wordset("um please svp stp bitte merci grazie")
+NO_NAME = "-"  # the address_label of the « Pas de nom » button
 ZONE_LOCALITIES = 6  # localities named when an address is refused: the zones' first ones, by postal code
 LIST_LIMIT = 10  # every saved address fits (address_book.MAX_ADDRESSES)
 
@@ -214,13 +263,75 @@ def say_address_question(reply: Reply, draft: AddressDraft | None, saved: list[S
         reply.button("button.other_address", "/deny")
         return
     reply.say("reply.checkout.ask_address")
+    names = [label_of(reply, address) for address in saved if address.label]
+    if names:  # « à la maison », « au travail » answer the question too
+        reply.say("reply.checkout.ask_address_named", names=", ".join(names[:3]))
     for address in saved[:3]:
-        reply.buttons.append(
-            {"title": f"📍 {address.street}", "payload": payload("choose_delivery", address_id=str(address.id))}
-        )
+        label = label_of(reply, address)
+        title = f"📍 {label} — {address.street}" if label else f"📍 {address.street}"
+        reply.buttons.append({"title": title, "payload": payload("choose_delivery", address_id=str(address.id))})
 
 
 # --- the person's saved addresses ------------------------------------------------------------------
+
+
+def label_words(text: str) -> str:
+    """A message folded, without the words around a name nor numbers: « livre au travail » -> "travail",
+    « l'adresse 3 s'appelle chez maman » -> "maman"; names are compared the same way."""
+    return " ".join(word for word in re.findall(r"[^\W\d_]+", fold(text)) if word not in LABEL_FILLERS)
+
+
+def label_meant(text: str) -> str | None:
+    """ "home" or "work" when all a message says is one of them, in any language (« à la maison », « zur
+    Arbeit », "at work"), else None."""
+    rest = label_words(text)
+    return next((name for name, words in LABEL_WORDS.items() if rest in words), None) if rest else None
+
+
+def saved_named(text: str, saved: list[SavedAddress]) -> SavedAddress | None:
+    """The saved address a short message names: « livre au travail », "home", « chez maman » for an address the
+    person named so; None when the message says anything more than a name."""
+    rest = label_words(text)
+    if not rest:
+        return None
+    meant = label_meant(text)
+    return next((a for a in saved if a.label and (a.label == meant or label_words(a.label) == rest)), None)
+
+
+def label_given(text: str) -> str | None:
+    """The name a message gives an address: "home" or "work" in any language, else the words after the last of
+    « comme », "as", « als », « come »… (« chez maman »), else what is left once the words around a name are
+    dropped (« nomme l'adresse 2 chalet »); None when it gives none."""
+    words = label_words(text).split()
+    known = next((name for name, names in LABEL_WORDS.items() if any(word in names for word in words)), None)
+    if known:
+        return known
+    markers = list(NAME_MARKER.finditer(text))
+    if markers:
+        after = text[markers[-1].end() :].split()
+        while after and fold(after[0]).strip() in LEADING:
+            after.pop(0)
+        while after and fold(after[-1]).strip() in TRAILING:
+            after.pop()
+        name = " ".join(after).strip(" .!?«»\"'")
+        if name:
+            return name
+    return " ".join(words) or None
+
+
+def offer_names(reply: Reply, address: SavedAddress, key: str = "reply.addresses.name_which") -> None:
+    """Ask how to call an address, with the buttons [Maison] [Travail] [Pas de nom]."""
+    reply.say(key, address=one_line(address))
+    for label, button in (("home", "button.name_home"), ("work", "button.name_work"), (NO_NAME, "button.name_none")):
+        reply.button(button, payload("name_address", address_id=str(address.id), address_label=label))
+
+
+def offer_to_name(turn: Turn, known: set[int]) -> None:
+    """After an order to an address the person never used before: offer to name it, unless it has a name already
+    (their first address is their "home")."""
+    latest = last_address(turn.uow, turn.person)
+    if latest is not None and latest.id not in known and not latest.label:
+        offer_names(turn.reply, latest, "reply.addresses.name_offer")
 
 
 def label_of(reply: Reply, saved: SavedAddress) -> str:
@@ -243,6 +354,7 @@ def list_saved(turn: Turn, saved: list[SavedAddress]) -> None:
         else:
             reply.line(f"{number}. {one_line(address)}")
         reply.button("button.delete_address", payload("delete_address", address_id=str(address.id)), number=number)
+    reply.say("reply.addresses.name_hint")
 
 
 class ActionListAddresses(MarketplaceAction):
@@ -266,6 +378,8 @@ class ActionDeleteAddress(MarketplaceAction):
         pressed = latest_entity(turn.tracker, "address_id")
         if pressed is not None:
             target = get_address(turn.uow, turn.person, int(pressed) if pressed.isdigit() else -1)
+        elif (named := saved_named(turn.text, saved)) is not None:  # « supprime l'adresse du travail »
+            target = named
         else:
             position = parse_position(turn.text)
             if position is None or not saved:
@@ -280,6 +394,45 @@ class ActionDeleteAddress(MarketplaceAction):
         shown = one_line(target)
         delete_address(turn.uow, turn.person, target.id)
         turn.reply.say("reply.addresses.deleted", address=shown)
+        return []
+
+
+class ActionNameAddress(MarketplaceAction):
+    """« enregistre cette adresse comme travail », « l'adresse 2 s'appelle chez maman », or a button offered after
+    an order ([Maison] [Travail] [Pas de nom]): a name for one of the person's own addresses — the one pressed,
+    the one at that place in the list, else the last used. Any other id is answered as one that does not exist."""
+
+    action_name = "action_name_address"
+
+    def handle(self, turn: Turn) -> list[EventType]:
+        reply = turn.reply
+        pressed, label = turn.entity("address_id"), turn.entity("address_label")
+        if pressed is not None:
+            target = get_address(turn.uow, turn.person, int(pressed) if pressed.isdigit() else -1)
+        else:
+            saved = list_addresses(turn.uow, turn.person)
+            if not saved:
+                reply.say("reply.addresses.none")
+                return []
+            position = parse_position(turn.text)
+            if position is not None and not 1 <= position <= len(saved):
+                reply.say("error.address_not_found")
+                list_saved(turn, saved)
+                return []
+            target = saved[position - 1] if position else saved[0]
+            label = label_given(turn.text)
+        if label is None:
+            offer_names(reply, target)
+            return []
+        try:
+            named = name_address(turn.uow, turn.person, target.id, "" if label == NO_NAME else label)
+        except InvalidAddress:
+            reply.say("reply.addresses.label_invalid", limit=LIMITS["label"])
+            return []
+        if named.label:
+            reply.say("reply.addresses.named", address=one_line(named), label=label_of(reply, named))
+        else:
+            reply.say("reply.addresses.unnamed", address=one_line(named))
         return []
 
 

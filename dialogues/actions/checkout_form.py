@@ -40,6 +40,7 @@ from checkout.address_book import (
     checked_recipient,
     get_address,
     last_address,
+    list_addresses,
 )
 from checkout.addresses import check_zone, read_address, served_zones
 from checkout.delivery import DeliveryModeNotOffered, PickupPoint, SlotNotOffered, pickup_points
@@ -55,11 +56,15 @@ from checkout.flow import (
 from checkout.payment import PaymentMethod
 from checkout.services import DeliveryChoice, check_delivery, check_delivery_mode, local_now, view_basket
 from dialogues.actions.addresses import (
+    LABEL_WORDS,
     AddressDraft,
     address_slot,
+    label_meant,
+    label_words,
     one_line,
     recipient_in,
     refusal_of,
+    saved_named,
     say_not_served,
     slot_address,
 )
@@ -224,7 +229,7 @@ def local_amount(amount: Decimal, lang: str) -> str:
 
 
 # What `extract_delivery_address` hands `validate_delivery_address` (an address already kept has none of these).
-CANDIDATES = {"read", "saved", "location", "change", "declined"}
+CANDIDATES = {"read", "saved", "location", "change", "declined", "unknown"}
 # Messages that answer the form's question; anything else (a search, a question) interrupts it.
 ANSWERS = {"choose_delivery", "choose_payment", "affirm", "deny", "checkout", "nlu_fallback", "out_of_scope"}
 
@@ -306,6 +311,12 @@ class ValidateCheckoutForm(FormValidationAction):
         if intent == "change_address" or parse_change_address(typed):
             return {"delivery_address": {"change": True}}
         draft = AddressDraft.of(tracker.get_slot("address_draft"))
+        if requested in ("delivery_mode", "delivery_address") and (draft is None or not draft.started):
+            # « livre au travail », « à la maison »; at the mode's question only an address so named (there
+            # « livraison à domicile » may just mean home delivery)
+            named = await self._named(tracker, typed, unknown=requested == "delivery_address")
+            if named:
+                return {"delivery_address": named}
         if requested == "delivery_mode" and tracker.get_slot("delivery_mode") == "delivery":
             # « Livraison Rue de Carouge 50, 1205 Genève »: the mode and the address in one message.
             rest = without_delivery_words(typed)
@@ -319,6 +330,22 @@ class ValidateCheckoutForm(FormValidationAction):
         if typed and (intent in ANSWERS or reads_as_address(typed, intent, draft)):
             return {"delivery_address": {"read": typed}}
         return {}
+
+    @staticmethod
+    async def _named(tracker: Tracker, typed: str, *, unknown: bool) -> dict[str, str] | None:
+        """A message that is only the name of an address: {"saved": id} for one of the person's own, {"unknown":
+        "work"} for « au travail » when none is called so; None for anything else (an address, a question)."""
+        if not typed or not label_words(typed) or len(typed.split()) > 6:
+            return None
+
+        def find(_app: App, uow: UnitOfWork, person: Person, _lang: str) -> dict[str, str] | None:
+            saved = saved_named(typed, list_addresses(uow, person))
+            if saved is not None:
+                return {"saved": str(saved.id)}
+            meant = label_meant(typed) if unknown else None
+            return {"unknown": meant} if meant else None
+
+        return await asyncio.to_thread(in_core, tracker, find)
 
     async def validate_delivery_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict
@@ -353,6 +380,10 @@ class ValidateCheckoutForm(FormValidationAction):
                 return unset
             located = dataclasses.replace(draft or AddressDraft(), latitude=str(lat), longitude=str(lon))
             return unset | {"address_draft": dataclasses.replace(located, declined=False).slot()}
+        if "unknown" in candidate:  # « au travail » with no address called so: the whole address is asked
+            label = str(candidate["unknown"]) if candidate["unknown"] in LABEL_WORDS else ""
+            reply.say("reply.checkout.no_address_named", label=reply.t(f"address.label.{label}") if label else "")
+            return unset | {"address_draft": AddressDraft(declined=True).slot()}
         if "saved" in candidate:
             return self._saved(app, uow, person, reply, tracker, str(candidate["saved"]))
         return self._read(app, uow, reply, tracker, draft, str(candidate.get("read") or ""))

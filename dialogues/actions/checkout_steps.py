@@ -20,7 +20,7 @@ from checkout.flow import (
     place_checkout,
     preview_checkout,
 )
-from dialogues.actions.addresses import AddressDraft, one_line, say_address_question
+from dialogues.actions.addresses import AddressDraft, offer_to_name, one_line, say_address_question
 from dialogues.actions.base import MarketplaceAction, Reply, Turn
 from dialogues.actions.checkout_form import (
     RESET_SLOTS,
@@ -226,6 +226,8 @@ class ActionSubmitOrder(MarketplaceAction):
         if not slots("order_confirmed"):
             turn.reply.say("reply.checkout.cancelled")
             return reset
+        address = chosen_address(turn.tracker)
+        known = {saved.id for saved in list_addresses(turn.uow, turn.person)} if address is not None else set()
         placed = place_checkout(
             turn.uow,
             turn.app.settings,
@@ -234,12 +236,14 @@ class ActionSubmitOrder(MarketplaceAction):
             chosen_checkout(turn.tracker),
             checkout_now(turn.app),
             confirmed=shown_summary(turn.tracker),
-            address=chosen_address(turn.tracker),
+            address=address,
             pickup_point=chosen_pickup_point(turn.tracker),
         )
         reply = turn.reply
         reply.say("reply.checkout.placed", number=placed.number, total=reply.chf(placed.total))
         reply.say("reply.checkout.next_steps")
+        if address is not None:  # a new address: « Domicile », « Travail » or no name?
+            offer_to_name(turn, known)
         for document in placed.documents:
             render_payment_document(reply, document, turn.app.settings.local_currency.name)
         return reset

@@ -473,7 +473,8 @@ def test_another_address_than_last_time(app: App) -> None:
     assert draft["declined"] is True and declined.slots["requested_slot"] == "delivery_address"
     question = asked(ActionAskDeliveryAddress(), delivery_mode="delivery", address_draft=draft)
     assert question.text.startswith("À quelle adresse faut-il livrer ?")
-    assert question.buttons == [("📍 Boulevard Carl-Vogt 101", f'/choose_delivery{{"address_id": "{work}"}}')]
+    assert question.text.splitlines()[1] == "Ou dites simplement le nom d'une de vos adresses : Travail."
+    assert question.buttons == [("📍 Travail — Boulevard Carl-Vogt 101", f'/choose_delivery{{"address_id": "{work}"}}')]
     assert question.messages[-1]["custom"] == {"share": ["location"]}
 
 
@@ -499,7 +500,8 @@ def test_list_my_addresses(app: App) -> None:
     done = run(ActionListAddresses(), tracker("mes adresses", "list_addresses"))
     assert done.text == (
         "Vos adresses de livraison :\n1. Domicile : Rue de Carouge 50, 1205 Genève\n"
-        "2. Travail : Boulevard Carl-Vogt 101, 1205 Genève"
+        "2. Travail : Boulevard Carl-Vogt 101, 1205 Genève\n"
+        "Pour nommer une adresse : « l'adresse 2 s'appelle travail ». À la commande, « livre au travail » suffit alors."
     )
     assert done.buttons == [("🗑 Supprimer la 1", f'/delete_address{{"address_id": "{home}"}}'),
                             ("🗑 Supprimer la 2", f'/delete_address{{"address_id": "{work}"}}')]  # fmt: skip

@@ -39,6 +39,7 @@ from dialogues.actions import (
     ActionClearBasket,
     ActionDeleteAddress,
     ActionListAddresses,
+    ActionNameAddress,
     ActionOrderStatus,
     ActionRemoveFromBasket,
     ActionReorder,
@@ -359,6 +360,11 @@ def address_deleted(world: World, _said: Said) -> None:
         assert list_addresses(uow, person_for_chat(uow, CONSUMER)) == []
 
 
+def address_named(world: World, _said: Said) -> None:
+    with world.app.db.uow() as uow:
+        assert [a.label for a in list_addresses(uow, person_for_chat(uow, CONSUMER))] == ["work"]
+
+
 def _number(world: World) -> dict[str, str]:
     return {"order_id": world.order}
 
@@ -467,6 +473,10 @@ OPERATIONS: tuple[Operation, ...] = (
     action("button", ActionDeleteAddress(), "delete_address",
            lambda w: f'/delete_address{{"address_id": "{_address_id(w)}"}}', lambda w: {"address_id": _address_id(w)},
            CONSUMER, address_deleted, _address_secrets),
+    action("button", ActionNameAddress(), "name_address",
+           lambda w: f'/name_address{{"address_id": "{_address_id(w)}", "address_label": "work"}}',
+           lambda w: {"address_id": _address_id(w), "address_label": "work"}, CONSUMER, address_named,
+           _address_secrets),
 )  # fmt: skip
 
 # Served actions that need no row, and why: none acts on or shows anything but public goods and the caller's own

@@ -244,6 +244,7 @@ def test_runs_show_one_block_per_drop_by_slot_postal_code_and_street_with_call_a
         "   📞 Appeler : tel:+41795550123",
         f"   🗺️ Plan : {ada_map}",
         f"   À encaisser : {format_chf(D('16.60'), 'fr')}",
+        f"📍 Arrêt 10 ({ada}) : Rue de Carouge 50",  # then its map pin (the only drop with coordinates)
     ]
     search = "https://www.openstreetmap.org/search?query=Rue%20du%20March%C3%A9%203%2C%201204%20Gen%C3%A8ve"
     assert f"   🗺️ Plan : {search}" in reply and "   📞 Appeler : tel:+41223000003" in reply

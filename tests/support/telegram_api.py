@@ -14,7 +14,7 @@ What it speaks, as Telegram does:
   uploaded can be fetched back by getFile and `GET /file/bot<token>/<file_path>`.
 - Objects: User, Chat (private chats only: chat id == user id), Message (message ids increase per chat and
   are shared by the person's and the bot's messages), PhotoSize, Document, CallbackQuery, Update, BotCommand,
-  Location (live ones move by `edited_message`), Contact.
+  Location (live ones move by `edited_message`; the bot sends one with sendLocation), Contact.
 - Keyboards: inline keyboards checked as Telegram does; a reply keyboard (`keyboard` of KeyboardButtons, at
   most one `request_*` field each) stays with the person until a message removes it (`remove_keyboard`) or
   brings another; edits take inline keyboards only ("inline keyboard expected"), and the Message the bot gets
@@ -79,8 +79,12 @@ JSON_PARAMS = {
     "reply_markup", "commands", "scope", "entities", "caption_entities", "allowed_updates",
     "link_preview_options", "reply_parameters", "media",
 }  # fmt: skip
-INT_PARAMS = {"offset", "limit", "message_id", "cache_time", "reply_to_message_id", "max_connections"}
-FLOAT_PARAMS = {"timeout"}
+INT_PARAMS = {
+    "offset", "limit", "message_id", "cache_time", "reply_to_message_id", "max_connections", "live_period", "heading",
+    "proximity_alert_radius",
+}  # fmt: skip
+FLOAT_PARAMS = {"timeout", "latitude", "longitude", "horizontal_accuracy"}
+LIVE_FOREVER = 0x7FFFFFFF  # sendLocation's live_period for a live location edited without end
 BOOL_PARAMS = {
     "show_alert", "disable_notification", "protect_content", "disable_web_page_preview", "drop_pending_updates",
     "allow_sending_without_reply", "has_spoiler", "disable_content_type_detection", "show_caption_above_media",
@@ -416,10 +420,11 @@ class SentMessage:
 
     message_id: int
     chat_id: int
-    kind: str  # "text", "photo" or "document"
+    kind: str  # "text", "photo", "document" or "location"
     versions: list[Version]
     file: bytes | str | None = None  # the uploaded bytes, or the file_id / URL the bot sent
     stored_file: StoredFile | None = None
+    location: dict[str, Any] | None = None  # a location message's Location object, as Telegram returns it
     deleted: bool = False
 
     @property
@@ -428,7 +433,7 @@ class SentMessage:
 
     @property
     def caption(self) -> str | None:
-        return None if self.kind == "text" else self.text
+        return None if self.kind in ("text", "location") else self.text
 
     @property
     def raw_text(self) -> str:
@@ -776,6 +781,8 @@ class FakeTelegramAPI:
             else:
                 result["document"] = {**file, "file_name": stored.file_name, "mime_type": stored.mime_type}
         sent = message.versions[0].params
+        if message.location is not None:
+            result["location"] = message.location
         if reply_to := (sent.get("reply_parameters") or {}).get("message_id") or sent.get("reply_to_message_id"):
             result["reply_to_message"] = {"message_id": reply_to, "chat": result["chat"], "date": result["date"]}
         if version.reply_markup and "inline_keyboard" in version.reply_markup:  # other keyboards are not echoed
@@ -858,16 +865,55 @@ class FakeTelegramAPI:
         caption, entities = self._content(p, "caption", CAPTION_LIMIT)
         return self._send(p, kind, caption, entities, "caption")
 
-    def _send(self, p: dict[str, Any], kind: str, text: str, entities: list[dict[str, Any]], key: str) -> Any:
+    def _send_location(self, p: dict[str, Any]) -> Any:
+        """A point on the map (sendLocation): latitude and longitude in degrees, optionally `horizontal_accuracy`
+        (0-1500 m) and, for a live location, `live_period` (60-86400 s, or LIVE_FOREVER), `heading` (1-360) and
+        `proximity_alert_radius` (1-100000 m). The bot API server's own checks: an empty coordinate, then a
+        position off the globe; the reply carries the Location as Telegram stores it."""
+        for name in ("latitude", "longitude"):
+            if p.get(name) in (None, ""):
+                raise bad_request(f"{name} is empty")
+        try:
+            latitude, longitude = float(p["latitude"]), float(p["longitude"])
+            accuracy = float(p.get("horizontal_accuracy") or 0)
+        except (TypeError, ValueError) as error:
+            raise bad_request("wrong location specified") from error
+        if not (abs(latitude) <= 90 and abs(longitude) <= 180):  # NaN fails too
+            raise bad_request("wrong location specified")
+        live = int(p.get("live_period") or 0)
+        if live and not (60 <= live <= 86400 or live == LIVE_FOREVER):
+            raise bad_request("wrong live period specified")
+        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if 0 < accuracy <= 1500:
+            location["horizontal_accuracy"] = accuracy
+        if live:
+            location["live_period"] = live
+            heading, radius = int(p.get("heading") or 0), int(p.get("proximity_alert_radius") or 0)
+            if 1 <= heading <= 360:
+                location["heading"] = heading
+            if 1 <= radius <= 100000:
+                location["proximity_alert_radius"] = radius
+        return self._send(p, "location", "", [], "text", location)
+
+    def _send(
+        self,
+        p: dict[str, Any],
+        kind: str,
+        text: str,
+        entities: list[dict[str, Any]],
+        key: str,
+        location: dict[str, Any] | None = None,
+    ) -> Any:
         markup = self._check_markup(p.get("reply_markup"))
         with self._lock:
             chat = self._chat(p)
             self._check_reply(chat, p)
-            stored, sent_file = self._file(p, kind) if kind != "text" else (None, None)
+            stored, sent_file = self._file(p, kind) if kind not in ("text", "location") else (None, None)
             self._flood_check(chat.user["id"])  # last: only messages Telegram would deliver count
             raw = str(p.get(key) or "")
             version = Version(text, raw, p.get("parse_mode") or None, entities, markup, p, at=self.clock())
-            message = SentMessage(chat.next_message_id, chat.user["id"], kind, [version], sent_file, stored)
+            message = SentMessage(chat.next_message_id, chat.user["id"], kind, [version], sent_file, stored,
+                                  location=location)  # fmt: skip
             chat.next_message_id += 1
             chat.sent.append(message)
             chat.events.append((message, 0))
@@ -892,7 +938,7 @@ class FakeTelegramAPI:
             current = message.versions[-1]
             if key == "text" and message.kind != "text":
                 raise bad_request("there is no text in the message to edit")
-            if key == "caption" and message.kind == "text":
+            if key == "caption" and message.kind in ("text", "location"):
                 raise bad_request("there is no caption in the message to edit")
             if content is not None and key == "text" and not content[0]:
                 raise bad_request("message text is empty")
@@ -1244,6 +1290,7 @@ METHODS: dict[str, Callable[[FakeTelegramAPI, dict[str, Any]], Any]] = {
     "sendmessage": FakeTelegramAPI._send_message,
     "sendphoto": FakeTelegramAPI._send_photo,
     "senddocument": FakeTelegramAPI._send_document,
+    "sendlocation": FakeTelegramAPI._send_location,
     "editmessagetext": FakeTelegramAPI._edit_message_text,
     "editmessagecaption": FakeTelegramAPI._edit_message_caption,
     "editmessagereplymarkup": FakeTelegramAPI._edit_message_reply_markup,

@@ -351,6 +351,37 @@ def test_photos_and_documents(fake: FakeTelegramAPI) -> None:
     assert (document.kind, document.text, document.file) == ("document", "Facture", b"%PDF-1.4")
 
 
+def test_locations_sent_by_the_bot(fake: FakeTelegramAPI) -> None:
+    fake.flood_limits = False
+
+    async def scenario(bot: Bot) -> None:
+        sent = await bot.send_location(USER, latitude=46.1983, longitude=6.1423, reply_markup=keyboard("go"))
+        assert (sent.location.latitude, sent.location.longitude) == (46.1983, 6.1423)
+        assert sent.text is None and sent.caption is None and sent.reply_markup == keyboard("go")
+        live = await bot.send_location(USER, 46.2, 6.15, live_period=600, heading=90, horizontal_accuracy=20)
+        assert (live.location.live_period, live.location.heading) == (timedelta(seconds=600), 90)
+        assert live.location.horizontal_accuracy == 20
+        with pytest.raises(BadRequest, match=ptb("wrong location specified")):
+            await bot.send_location(USER, latitude=91, longitude=6.1)
+        with pytest.raises(BadRequest, match=ptb("wrong live period specified")):
+            await bot.send_location(USER, 46.2, 6.15, live_period=30)
+        with pytest.raises(BadRequest, match=ptb("there is no text in the message to edit")):
+            await bot.edit_message_text("no", chat_id=USER, message_id=sent.message_id)
+
+    with_bot(fake, scenario)
+    pin, live = fake.messages_to(USER)
+    assert (pin.kind, pin.text, pin.caption, pin.location) == ("location", "", None, {"latitude": 46.1983,
+                                                                                    "longitude": 6.1423})  # fmt: skip
+    assert live.location == {"latitude": 46.2, "longitude": 6.15, "horizontal_accuracy": 20.0, "live_period": 600,
+                             "heading": 90}  # fmt: skip
+    form = f"chat_id={USER}&latitude=&longitude=6.1".encode()
+    status, body = post(fake, "sendLocation", form, "application/x-www-form-urlencoded")
+    assert (status, body["description"]) == (400, "Bad Request: latitude is empty")
+    form = f"chat_id={USER}&latitude=46.2&longitude=6.15".encode()
+    status, body = post(fake, "sendLocation", form, "application/x-www-form-urlencoded")
+    assert body["result"]["location"] == {"latitude": 46.2, "longitude": 6.15}
+
+
 def test_get_updates_confirms_long_polls_and_conflicts(fake: FakeTelegramAPI) -> None:
     async def scenario(bot: Bot) -> None:
         first, *rest = await bot.get_updates(timeout=0)

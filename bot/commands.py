@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from bootstrap import App
 from bot.rasa_client import BotMessage, Button
+from bot.team_commands import TEAM_COMMANDS, TeamCommands
 from catalog.services import ProductView, parse_decimal
 from catalog.text import fold
 from checkout.drops import DropAddress
@@ -72,7 +73,7 @@ log = logging.getLogger(__name__)
 VENDOR_COMMANDS = ("stock", "price", "available", "unavailable", "products", "ready")
 COURIER_COMMANDS = ("runs", "picked", "delivered")
 PRIVACY_COMMANDS = ("mydata", "forget")  # anyone's, whatever their roles
-DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS, *PRIVACY_COMMANDS})
+DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS, *PRIVACY_COMMANDS, *TEAM_COMMANDS})
 # `/orders` is a vendor command for vendors, and the consumer's order list (through Rasa) for others.
 SHARED = frozenset({"orders"})
 PAID_WORDS = frozenset({"paid", "paye", "payee", "bezahlt", "pagato", "cash", "ok"})
@@ -149,7 +150,7 @@ class Context:
         return format_number(value, self.lang)
 
 
-class Commands:
+class Commands(TeamCommands):
     def __init__(
         self,
         app: App,
@@ -176,6 +177,7 @@ class Commands:
         with self.app.db.uow() as uow:
             person = person_for_chat(uow, address, language)  # `language`: the platform's, for a newcomer
             roles = roles_of(person)
+            owner = any(m.is_owner and m.organisation.is_approved for m in person.memberships)
             lang = resolve_language(self.app.settings.languages, chosen=person.language, platform=language)
             uow.commit()
         commands: tuple[str, ...] = ()
@@ -183,6 +185,8 @@ class Commands:
             commands += ("orders", "products", "stock", "price", "available", "unavailable", "ready")
         if Role.COURIER in roles:
             commands += ("runs", "picked", "delivered")
+        if owner and (Role.VENDOR_MEMBER in roles or Role.COURIER in roles):
+            commands += ("invite", "members")  # an owner's team (bot/team_commands.py)
         return lang, commands
 
     def is_vendor(self, address: str) -> bool:

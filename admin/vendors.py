@@ -104,7 +104,8 @@ def vendor_applications(
                 raise typer.BadParameter("an application's number, such as 12", param_hint="NUMBER")
             application = get_application(uow, int(number.removeprefix("#")))
             status = f"{application.status} {application.refusal_reason}".strip()
-            console.print(Panel(application_details(application, lang), title=f"Application #{application.id} ({status})"))
+            title = f"Application #{application.id} ({status})"
+            console.print(Panel(application_details(application, lang), title=title))
             return
         table = Table("#", "received (UTC)", "kind", "trade name", "UID", "Léman %", title="Applications waiting")
         for application in pending_applications(uow):

@@ -110,6 +110,12 @@ class ApplicationDecided(MarketplaceError):
     code = "application_decided"
 
 
+class NotAdmin(PermissionDenied):
+    """Deciding on an application is the cooperative's admins' (a forged Approve button changes nothing)."""
+
+    code = "not_admin"
+
+
 class NotOwner(PermissionDenied):
     """Only an organisation's owner invites and removes its members."""
 
@@ -348,7 +354,7 @@ def pending_applications(uow: UnitOfWork) -> list[VendorApplication]:
 def _deciding(uow: UnitOfWork, number: int, admin: Person | None) -> VendorApplication:
     """The pending application, locked; `admin` None is the admin command line (its user is trusted)."""
     if admin is not None and not has_admin_rights(admin):
-        raise PermissionDenied()
+        raise NotAdmin()
     application = uow.session.scalar(
         select(VendorApplication).where(VendorApplication.id == number).with_for_update()
     )

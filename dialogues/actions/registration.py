@@ -179,7 +179,7 @@ class ValidateRegistrationForm(FormValidationAction):
         self, domain_slots: list[str], _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict[str, Any]
     ) -> list[str]:
         if tracker.get_slot("terms_accepted") is False:  # given up: the form ends, the submit action says so
-            return []
+            return ["terms_accepted"]  # (not []: rasa-sdk validates, so returns, only the slots listed here)
         if tracker.get_slot("business_kind") == OrganisationKind.DELIVERY:
             return [s for s in domain_slots if s != "business_categories"]
         return list(domain_slots)

@@ -234,6 +234,8 @@ def _audit(uow: UnitOfWork, person: Person) -> list[dict[str, Any]]:
 def _about_someone_else(message: OutboxMessage, own_orders: set[str]) -> bool:
     """A work notice about another customer's order (a vendor's new order names its recipient's first name)."""
     kind, _, rest = message.key.partition(":")
+    if kind == "application":  # an admin's notice of someone's application carries their address and IBAN
+        return ":admin:" in rest
     return kind == "order" and rest.partition(":")[0] not in own_orders
 
 

@@ -373,3 +373,23 @@ def test_a_bad_uid_is_refused_and_cancel_ends_the_form(served: App) -> None:  # 
     assert told.text == "D'accord, l'inscription est annulée. Rien n'a été envoyé."
     with served.db.uow() as uow:
         assert uow.session.scalar(select(VendorApplication.id)) is None
+
+
+# --- personal data ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("commands")
+def test_erasure_deletes_an_undecided_application_and_an_admin_export_hides_it(app: App) -> None:
+    from datetime import UTC, datetime
+
+    from privacy.erase import erase_person
+    from privacy.export import export_person
+
+    number = apply(app)
+    with app.db.uow() as uow:
+        messages = export_person(uow, person_for_chat(uow, ADMIN))["messages_sent_to_you"]
+        assert messages and all(m["text"] is None for m in messages)  # someone else's IBAN and address
+        erase_person(uow, person_for_chat(uow, APPLICANT), datetime.now(UTC))
+        uow.commit()
+    with app.db.uow() as uow:
+        assert uow.session.get(VendorApplication, number) is None

@@ -254,6 +254,24 @@ def _messages(uow: UnitOfWork, person: Person, own_orders: set[str]) -> list[dic
     ]  # fmt: skip
 
 
+def _applications(uow: UnitOfWork, person: Person) -> list[dict[str, Any]]:
+    """The person's applications to sell or deliver on the marketplace (marketplace/applications.py)."""
+    from marketplace.applications import VendorApplication  # the export's other sections need none of it
+
+    rows = uow.session.scalars(
+        select(VendorApplication).where(VendorApplication.person_id == person.id).order_by(VendorApplication.id)
+    )
+    return [
+        {
+            "number": a.id, "kind": a.kind, "trade_name": a.trade_name, "uid": a.uid, "address": a.address,
+            "iban": a.iban, "leman_share_pct": a.leman_share_pct, "categories": list(a.categories),
+            "description": a.description, "terms_version": a.terms_version, "status": a.status,
+            "refusal_reason": a.refusal_reason, "created_at": _when(a.created_at), "decided_at": _when(a.decided_at),
+        }
+        for a in rows
+    ]  # fmt: skip
+
+
 def export_person(uow: UnitOfWork, person: Person, now: datetime | None = None) -> dict[str, Any]:
     """Everything held about `person`, as JSON-ready data (strings, numbers, lists, dicts; amounts as strings)."""
     orders = _orders(uow, person)
@@ -271,6 +289,7 @@ def export_person(uow: UnitOfWork, person: Person, now: datetime | None = None) 
         # consent is recorded, and the list stays empty until one is.
         "consents": [],
         "link_codes_redeemed": _link_codes(uow, person),
+        "business_applications": _applications(uow, person),
         "changes_made": _audit(uow, person),
         "messages_sent_to_you": _messages(uow, person, {order["number"] for order in orders}),
         "conversations": [

@@ -389,6 +389,8 @@ def test_erasure_deletes_an_undecided_application_and_an_admin_export_hides_it(a
     with app.db.uow() as uow:
         messages = export_person(uow, person_for_chat(uow, ADMIN))["messages_sent_to_you"]
         assert messages and all(m["text"] is None for m in messages)  # someone else's IBAN and address
+        [own] = export_person(uow, person_for_chat(uow, APPLICANT))["business_applications"]
+        assert (own["number"], own["iban"], own["status"]) == (number, "CH9300762011623852957", "pending")
         erase_person(uow, person_for_chat(uow, APPLICANT), datetime.now(UTC))
         uow.commit()
     with app.db.uow() as uow:

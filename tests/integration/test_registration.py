@@ -33,6 +33,7 @@ from marketplace.applications import (
     submit_application,
 )
 from marketplace.errors import PermissionDenied
+from marketplace.i18n import translate
 from marketplace.outbox import OutboxMessage, claim_due
 from tests.support.actions import Outcome, run, served, tracker  # noqa: F401 (served is a fixture)
 
@@ -265,9 +266,7 @@ def test_invite_gives_a_single_use_code_and_a_telegram_deep_link(app: App, comma
     code = code_in(reply)
     assert f"https://t.me/GeConsommeLocalBot?start=l_{code}" in reply
     assert "Ferme des Tilleuls" in text_of(say(commands, "telegram:3003", f"/link {code}"))
-    assert "pas valable" in text_of(say(commands, "telegram:4004", f"/link {code}")).lower() or "code" in text_of(
-        say(commands, "telegram:4004", f"/link {code}")
-    )
+    assert text_of(say(commands, "telegram:4004", f"/link {code}")) == translate("error.invalid_link_code", "fr")
     with app.db.uow() as uow:
         second = person_for_chat(uow, "telegram:4004")
         assert not second.memberships  # the code worked once
@@ -395,3 +394,24 @@ def test_erasure_deletes_an_undecided_application_and_an_admin_export_hides_it(a
         uow.commit()
     with app.db.uow() as uow:
         assert uow.session.get(VendorApplication, number) is None
+
+
+def test_the_invite_deep_link_links_through_start(app: App, commands: Commands) -> None:
+    import asyncio
+
+    from bot.rasa_client import AsyncRasaClient
+    from bot.router import Router
+
+    approved_owner(app, commands)
+    code = code_in(text_of(say(commands, APPLICANT, "/invite")))
+
+    async def start(text: str) -> list[BotMessage]:
+        rasa = AsyncRasaClient("http://127.0.0.1:9")  # never reached: the deep link is a command
+        try:
+            return await Router(rasa, commands, "telegram").handle(Incoming("telegram:3030", text, "fr"))
+        finally:
+            await rasa.close()
+
+    replies = asyncio.run(start(f"/start l_{code.replace('-', '')}"))
+    assert "Ferme des Tilleuls" in replies[-1].text
+    assert "Ferme des Tilleuls" not in asyncio.run(start(f"/start l_{code}"))[-1].text  # used: once only

@@ -73,14 +73,14 @@ def admin_of(stack: Stack) -> str:
 
 # The applicant's words in each language: how they start, and their answers.
 SCRIPTS = {
-    "fr": ("Bonjour, je suis productrice et je voudrais vendre mes légumes chez vous", "Ferme du Chêne",
+    "fr": ("Je suis productrice et je voudrais vendre mes légumes chez vous", "Ferme du Chêne",
            "CHE-109.322.551", "Route de Chancy 12, 1213 Onex", "légumes et fromages",
            "Légumes de saison cultivés sans pesticides à Onex."),
     "de": ("/register", "Hof zur Linde", "CHE-116.281.710", "Dorfstrasse 3, 1233 Bernex", "Gemüse und Eier",
            "Gemüse und Eier vom Familienbetrieb in Bernex."),
     "it": ("Sono un produttore di miele e vorrei vendere qui", "Apicoltura Rossi", "nessuno",
            "Chemin du Rucher 7, 1255 Veyrier", "miele", "Miele di fiori e di bosco dalle nostre arnie."),
-    "en": ("We're a small grocery store and want to sell on your platform", "Corner Grocery", "CHE-105.909.036",
+    "en": ("We're a small grocery shop and want to sell with you", "Corner Grocery", "CHE-105.909.036",
            "Rue du Marché 20, 1204 Genève", "grocery and wine", "A neighbourhood grocery with local produce."),
 }  # fmt: skip
 

@@ -415,3 +415,26 @@ def test_the_invite_deep_link_links_through_start(app: App, commands: Commands) 
     replies = asyncio.run(start(f"/start l_{code.replace('-', '')}"))
     assert "Ferme des Tilleuls" in replies[-1].text
     assert "Ferme des Tilleuls" not in asyncio.run(start(f"/start l_{code}"))[-1].text  # used: once only
+
+
+@pytest.mark.usefixtures("commands")
+def test_the_dispatcher_hands_the_buttons_to_the_channel(app: App) -> None:
+    import asyncio
+
+    from bot.dispatcher import OutboxDispatcher
+
+    class Channel:
+        name, idempotent = "telegram", False
+
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+
+        async def deliver(self, destination: str, _text: str, _key: str, buttons: tuple = ()) -> str:
+            self.sent.append((destination, buttons))
+            return "1"
+
+    number, channel = apply(app), Channel()
+    assert asyncio.run(OutboxDispatcher(app.db, [channel]).deliver_due()) == 1
+    assert channel.sent == [
+        ("9009", (("✅ Approuver", f"/approve {number}"), ("❌ Refuser (avec un motif)", f"/refuse {number}")))
+    ]

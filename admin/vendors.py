@@ -18,7 +18,7 @@ app = typer.Typer(help="Vendors, delivery companies and sectoral marketplaces.",
 
 # The values of `marketplace.accounts.OrganisationKind`, spelt out so that building the command line (and so
 # `--help`) needs no SQLAlchemy; tests/integration/test_admin_cli.py keeps them equal.
-Kind = Literal["producer", "shop", "delivery", "marketplace"]
+Kind = Literal["producer", "shop", "service", "delivery", "marketplace"]
 
 
 @app.command("add")
@@ -52,11 +52,68 @@ def _set_status(ctx: typer.Context, slug: str, status: ApprovalStatus) -> None:
 
 
 @app.command("approve")
-def vendor_approve(ctx: typer.Context, slug: str) -> None:
-    """Approve a pending or suspended vendor: its products become visible, its members may act for it again."""
+def vendor_approve(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="An application's number (12 or #12, see `applications`), or a slug.")],
+) -> None:
+    """Approve an application (the organisation is created, its applicant becomes the owner and is told), or a
+    pending or suspended vendor: its products become visible, its members may act for it again."""
     from marketplace.accounts import ApprovalStatus
 
-    _set_status(ctx, slug, ApprovalStatus.APPROVED)
+    number = target.removeprefix("#")
+    if number.isdigit():
+        from marketplace.applications import approve_application
+
+        with admin(ctx).unit_of_work() as uow:
+            org = approve_application(uow, int(number), None)
+            uow.commit()
+            console.print(f"Application #{number} approved: [bold]{org.slug}[/bold] ({org.kind}) is open.")
+        return
+    _set_status(ctx, target, ApprovalStatus.APPROVED)
+
+
+@app.command("refuse")
+def vendor_refuse(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="The application's number (12 or #12).")],
+    reason: Annotated[str, typer.Option(help="Why, in a sentence the applicant will read.")],
+) -> None:
+    """Refuse an application; the applicant is told, with the reason."""
+    from marketplace.applications import refuse_application
+
+    if not number.removeprefix("#").isdigit():
+        raise typer.BadParameter("an application's number, such as 12", param_hint="NUMBER")
+    with admin(ctx).unit_of_work() as uow:
+        refuse_application(uow, int(number.removeprefix("#")), None, reason)
+        uow.commit()
+    console.print(f"Application #{number.removeprefix('#')} refused; the applicant will be told.")
+
+
+@app.command("applications")
+def vendor_applications(
+    ctx: typer.Context,
+    number: Annotated[str | None, typer.Argument(help="Show this application in full.")] = None,
+) -> None:
+    """Applications waiting for a decision (or one in full, with its address and IBAN)."""
+    from marketplace.applications import application_details, get_application, kind_name, pending_applications
+
+    lang = admin(ctx).lang
+    with admin(ctx).unit_of_work() as uow:
+        if number is not None:
+            if not number.removeprefix("#").isdigit():
+                raise typer.BadParameter("an application's number, such as 12", param_hint="NUMBER")
+            application = get_application(uow, int(number.removeprefix("#")))
+            status = f"{application.status} {application.refusal_reason}".strip()
+            title = f"Application #{application.id} ({status})"
+            console.print(Panel(application_details(application, lang), title=title))
+            return
+        table = Table("#", "received (UTC)", "kind", "trade name", "UID", "Léman %", title="Applications waiting")
+        for application in pending_applications(uow):
+            table.add_row(
+                f"#{application.id}", f"{application.created_at:%Y-%m-%d %H:%M}", kind_name(application.kind, lang),
+                application.trade_name, application.uid or "-", str(application.leman_share_pct),
+            )  # fmt: skip
+    console.print(table)
 
 
 @app.command("suspend")

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from bootstrap import App
 from bot.rasa_client import BotMessage, Button
 from bot.sharing import map_pin
+from bot.team_commands import TEAM_COMMANDS, TeamCommands
 from catalog.services import ProductView, parse_decimal
 from catalog.text import fold
 from checkout.drops import DropAddress
@@ -74,7 +75,7 @@ VENDOR_COMMANDS = ("stock", "price", "available", "unavailable", "products", "re
 COURIER_COMMANDS = ("runs", "picked", "delivered")
 MAX_PINS = 10  # map pins after /runs (one message each): the next drops, not a flood
 PRIVACY_COMMANDS = ("mydata", "forget")  # anyone's, whatever their roles
-DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS, *PRIVACY_COMMANDS})
+DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS, *PRIVACY_COMMANDS, *TEAM_COMMANDS})
 # `/orders` is a vendor command for vendors, and the consumer's order list (through Rasa) for others.
 SHARED = frozenset({"orders"})
 PAID_WORDS = frozenset({"paid", "paye", "payee", "bezahlt", "pagato", "cash", "ok"})
@@ -151,7 +152,7 @@ class Context:
         return format_number(value, self.lang)
 
 
-class Commands:
+class Commands(TeamCommands):
     def __init__(
         self,
         app: App,
@@ -178,6 +179,7 @@ class Commands:
         with self.app.db.uow() as uow:
             person = person_for_chat(uow, address, language)  # `language`: the platform's, for a newcomer
             roles = roles_of(person)
+            owner = any(m.is_owner and m.organisation.is_approved for m in person.memberships)
             lang = resolve_language(self.app.settings.languages, chosen=person.language, platform=language)
             uow.commit()
         commands: tuple[str, ...] = ()
@@ -185,6 +187,8 @@ class Commands:
             commands += ("orders", "products", "stock", "price", "available", "unavailable", "ready")
         if Role.COURIER in roles:
             commands += ("runs", "picked", "delivered")
+        if owner and (Role.VENDOR_MEMBER in roles or Role.COURIER in roles):
+            commands += ("invite", "members")  # an owner's team (bot/team_commands.py)
         return lang, commands
 
     def is_vendor(self, address: str) -> bool:

@@ -39,8 +39,10 @@ class Sender(Protocol):
     name: str
     idempotent: bool  # True when sending twice with the same key shows the message once
 
-    async def deliver(self, destination: str, text: str, key: str) -> str:
-        """Send `text`; return the platform's id of the sent message."""
+    async def deliver(
+        self, destination: str, text: str, key: str, buttons: tuple[tuple[str, str], ...] = ()
+    ) -> str:
+        """Send `text` (with `buttons`, (title, payload) pairs, when given); return the platform's id of it."""
         ...
 
 
@@ -76,7 +78,10 @@ class OutboxDispatcher:
             if not await asyncio.to_thread(self._start, message.id):
                 continue  # taken back by an admin or another dispatcher meanwhile
             try:
-                remote_id = await sender.deliver(message.destination, message.text, message.key)
+                if message.buttons:  # only senders that render buttons get them (an admin's Approve / Refuse)
+                    remote_id = await sender.deliver(message.destination, message.text, message.key, message.buttons)
+                else:
+                    remote_id = await sender.deliver(message.destination, message.text, message.key)
             except (TemporarySendError, PermanentSendError) as exc:
                 permanent = isinstance(exc, PermanentSendError)
                 status = await asyncio.to_thread(self._failed, message.id, exc, permanent)

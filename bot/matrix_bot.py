@@ -431,9 +431,13 @@ class MatrixChannel:
         await asyncio.to_thread(self._remember_room, f"matrix:{user_id}", created.room_id)
         return created.room_id
 
-    async def deliver(self, destination: str, text: str, key: str) -> str:
+    async def deliver(self, destination: str, text: str, key: str, buttons: tuple[tuple[str, str], ...] = ()) -> str:
         try:
             room_id = destination if destination.startswith("!") else await self._direct_room(destination)
-            return await self._send_content(room_id, {"msgtype": "m.text", "body": text}, txn_id("outbox", key))
+            offered = tuple(Button(title, payload) for title, payload in buttons)
+            body = self.render(BotMessage(text, offered))  # numbered choices, answered by number in the room
+            if offered:
+                self.choices.offer(room_id, offered)
+            return await self._send_content(room_id, {"msgtype": "m.text", "body": body}, txn_id("outbox", key))
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TemporarySendError(str(exc) or type(exc).__name__) from exc

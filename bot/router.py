@@ -24,6 +24,7 @@ from collections import OrderedDict
 
 from bot.commands import DIRECT, ERASE_NO, ERASE_YES, Commands, Incoming, command_of, erasure_answer
 from bot.rasa_client import AsyncRasaClient, BotMessage, RasaUnavailable
+from bot.team_commands import DEEP_LINK_PREFIX
 from marketplace.i18n import translate
 from privacy.notice import full_notice, start_notice
 
@@ -45,6 +46,9 @@ TO_INTENT = {
     "langue": "/change_language",
     "addresses": "/list_addresses",
     "adresses": "/list_addresses",
+    # Businesses apply by chat (dialogues/actions/registration.py).
+    "register": "/register_business",
+    "inscription": "/register_business",
 }
 MENU = ("start", "help", "basket", "orders", "language", "privacy", "mydata", "forget")  # the platform's menu
 # The commands a Rasa action may ask the router to run for the person (`BotMessage.command`).
@@ -155,6 +159,9 @@ class Router:
         if deep_link.startswith("p_") and deep_link[2:].isascii() and deep_link[2:].isdigit():
             payload = "/product_details" + json.dumps({"product": f"#{deep_link[2:]}"})
             return [welcome, *await self._rasa(incoming, payload)]
+        if deep_link.startswith(DEEP_LINK_PREFIX) and 0 < len(deep_link) <= 40:  # an owner's /invite link
+            link = dataclasses.replace(incoming, text=f"/link {deep_link.removeprefix(DEEP_LINK_PREFIX)}")
+            return [welcome, *await asyncio.to_thread(self.commands.handle, link)]
         return [welcome, *await self._rasa(incoming, "/greet")]
 
     async def language(self, incoming: Incoming) -> str:

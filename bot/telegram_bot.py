@@ -218,6 +218,7 @@ class TelegramChannel:
         else:
             await self.app.updater.start_polling(poll_interval=self.poll_interval, drop_pending_updates=False)
             log.info("Telegram connected as @%s (long polling)", me.username)
+        self.router.commands.telegram_username = me.username or ""  # for /invite's deep links
 
     async def stop(self) -> None:
         if self.app.updater and self.app.updater.running:
@@ -496,11 +497,17 @@ class TelegramChannel:
 
     # --- outbox --------------------------------------------------------------------------------
 
-    async def deliver(self, destination: str, text: str, key: str) -> str:  # noqa: ARG002
+    async def deliver(
+        self, destination: str, text: str, key: str, buttons: tuple[tuple[str, str], ...] = ()
+    ) -> str:
         """Send one outbox message; classify failures for the dispatcher. Telegram takes no idempotency key
-        (`idempotent = False`), so `key` has no use here."""
+        (`idempotent = False`); the key only says when an approved applicant gets their work commands' menu.
+        Buttons carry bot commands (an admin's Approve / Refuse)."""
+        markup = self._markup(tuple(Button(title, payload) for title, payload in buttons))
         try:
-            sent = await self.app.bot.send_message(int(destination), html.escape(text), parse_mode=ParseMode.HTML)
+            sent = await self.app.bot.send_message(
+                int(destination), html.escape(text), parse_mode=ParseMode.HTML, reply_markup=markup
+            )
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -511,4 +518,6 @@ class TelegramChannel:
             raise PermanentSendError(str(exc)) from exc
         except (NetworkError, TelegramError) as exc:
             raise TemporarySendError(str(exc)) from exc
+        if key.startswith("application:") and key.endswith(":approved"):  # a new owner: their work commands' menu
+            await self._register_work_commands(int(destination), f"telegram:{destination}")
         return str(sent.message_id)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +50,7 @@ class ApprovalStatus(enum.StrEnum):
 class OrganisationKind(enum.StrEnum):
     PRODUCER = "producer"
     SHOP = "shop"
+    SERVICE = "service"  # a service provider (repairs, workshops): sells capacity, not stock
     DELIVERY = "delivery"
     MARKETPLACE = "marketplace"
 
@@ -134,6 +136,8 @@ class Membership(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
+    # The person who applied for the organisation (marketplace/applications.py): invites and removes members.
+    is_owner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     person: Mapped[Person] = relationship(back_populates="memberships")
     organisation: Mapped[Organisation] = relationship(back_populates="members")
@@ -176,6 +180,15 @@ def remember_reply_to(uow: UnitOfWork, address: str, reply_to: str) -> None:
     )
     if identity is not None and identity.reply_to != reply_to:
         identity.reply_to = reply_to
+
+
+def set_display_name(person: Person, name: str) -> str:
+    """The name used on deliveries and in greetings (« appelez-moi Ana », `/name Ana`): 1-80 characters."""
+    cleaned = " ".join(name.split())
+    if not 1 <= len(cleaned) <= 80:
+        raise InvalidInput(field="display_name", value=cleaned[:20])
+    person.display_name = cleaned
+    return cleaned
 
 
 def roles_of(person: Person) -> set[Role]:

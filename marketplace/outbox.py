@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.accounts import ChatIdentity, Person
@@ -61,6 +62,8 @@ class OutboxMessage(Base):
     destination: Mapped[str] = mapped_column(String(255), default="")
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
+    # Buttons under the text, [[title, payload], ...]: the payload is a bot command (an admin's "/approve 12").
+    buttons: Mapped[list[list[str]]] = mapped_column(JSON, default=list, server_default="[]")
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -77,12 +80,16 @@ def reachable_identity(person: Person) -> ChatIdentity | None:
     return max(usable, key=lambda i: i.id) if usable else None
 
 
-def enqueue(uow: UnitOfWork, key: str, person: Person, kind: str, text: str) -> OutboxMessage | None:
+def enqueue(
+    uow: UnitOfWork, key: str, person: Person, kind: str, text: str, buttons: Sequence[tuple[str, str]] = ()
+) -> OutboxMessage | None:
     """Add a message to send, in the caller's transaction. The same key twice is one message."""
     if uow.session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return None
     identity = reachable_identity(person)
-    message = OutboxMessage(key=key, person_id=person.id, kind=kind, text=text)
+    message = OutboxMessage(
+        key=key, person_id=person.id, kind=kind, text=text, buttons=[[title, payload] for title, payload in buttons]
+    )
     if identity is None:
         message.status = OutboxStatus.UNREACHABLE
         message.last_error = "no chat address"
@@ -103,6 +110,7 @@ class Claimed:
     text: str
     attempts: int
     recovered: bool  # claimed back from a dispatcher that died while sending it
+    buttons: tuple[tuple[str, str], ...] = ()  # (title, payload) under the text
 
 
 def _try_claim(uow: UnitOfWork, row: OutboxMessage, now: datetime, to_status: str) -> bool:
@@ -152,7 +160,10 @@ def claim_due(
             continue
         if _try_claim(uow, row, now, OutboxStatus.SENDING if recovered else OutboxStatus.CLAIMED):
             attempts = row.attempts + 1
-            claimed.append(Claimed(row.id, row.key, row.platform, row.destination, row.text, attempts, recovered))
+            buttons = tuple((str(b[0]), str(b[1])) for b in row.buttons or ())
+            claimed.append(
+                Claimed(row.id, row.key, row.platform, row.destination, row.text, attempts, recovered, buttons)
+            )
     uow.commit()
     return claimed
 

@@ -10,6 +10,7 @@ import checkout.address_book
 import checkout.delivery
 import checkout.models  # noqa: F401
 import marketplace.accounts
+import marketplace.applications
 import marketplace.linking
 import marketplace.outbox  # noqa: F401
 import payments.models  # noqa: F401

@@ -43,6 +43,7 @@ from checkout.address_book import SavedAddress
 from checkout.models import Basket, BasketLine, Order, StatusChange
 from checkout.status import CLOSED, OrderStatus
 from marketplace.accounts import Person
+from marketplace.applications import ApplicationStatus, VendorApplication
 from marketplace.db import UnitOfWork
 from marketplace.errors import MarketplaceError
 from marketplace.i18n import BABEL_LOCALES, translate
@@ -184,6 +185,12 @@ def _delete_owned(uow: UnitOfWork, person: Person) -> dict[str, int]:
             delete(model).where(model.person_id == person.id).execution_options(synchronize_session=False)
         )
         counts[name] = result.rowcount or 0
+    # A business application not approved is only theirs (a sole trader's address and IBAN); an approved one is
+    # the organisation's record and stays, without its link to the person (marketplace/applications.py).
+    unapproved = delete(VendorApplication).where(
+        VendorApplication.person_id == person.id, VendorApplication.status != ApplicationStatus.APPROVED
+    )
+    uow.session.execute(unapproved.execution_options(synchronize_session=False))
     return counts
 
 

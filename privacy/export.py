@@ -234,6 +234,8 @@ def _audit(uow: UnitOfWork, person: Person) -> list[dict[str, Any]]:
 def _about_someone_else(message: OutboxMessage, own_orders: set[str]) -> bool:
     """A work notice about another customer's order (a vendor's new order names its recipient's first name)."""
     kind, _, rest = message.key.partition(":")
+    if kind == "application":  # an admin's notice of someone's application carries their address and IBAN
+        return ":admin:" in rest
     return kind == "order" and rest.partition(":")[0] not in own_orders
 
 
@@ -249,6 +251,24 @@ def _messages(uow: UnitOfWork, person: Person, own_orders: set[str]) -> list[dic
             "created_at": _when(m.created_at), "sent_at": _when(m.sent_at),
         }
         for m in rows
+    ]  # fmt: skip
+
+
+def _applications(uow: UnitOfWork, person: Person) -> list[dict[str, Any]]:
+    """The person's applications to sell or deliver on the marketplace (marketplace/applications.py)."""
+    from marketplace.applications import VendorApplication  # the export's other sections need none of it
+
+    rows = uow.session.scalars(
+        select(VendorApplication).where(VendorApplication.person_id == person.id).order_by(VendorApplication.id)
+    )
+    return [
+        {
+            "number": a.id, "kind": a.kind, "trade_name": a.trade_name, "uid": a.uid, "address": a.address,
+            "iban": a.iban, "leman_share_pct": a.leman_share_pct, "categories": list(a.categories),
+            "description": a.description, "terms_version": a.terms_version, "status": a.status,
+            "refusal_reason": a.refusal_reason, "created_at": _when(a.created_at), "decided_at": _when(a.decided_at),
+        }
+        for a in rows
     ]  # fmt: skip
 
 
@@ -269,6 +289,7 @@ def export_person(uow: UnitOfWork, person: Person, now: datetime | None = None) 
         # consent is recorded, and the list stays empty until one is.
         "consents": [],
         "link_codes_redeemed": _link_codes(uow, person),
+        "business_applications": _applications(uow, person),
         "changes_made": _audit(uow, person),
         "messages_sent_to_you": _messages(uow, person, {order["number"] for order in orders}),
         "conversations": [

@@ -58,6 +58,7 @@ from marketplace.accounts import (
     person_for_chat,
     set_organisation_status,
 )
+from marketplace.applications import TERMS_VERSION, ApplicationDraft, VendorApplication, submit_application
 from marketplace.linking import create_link_code, redeem_link_code
 from payments.services import open_payment, payment_state
 from tests.conftest import make_product
@@ -71,6 +72,13 @@ OTHER_COURIER = "telegram:3004"  # courier of autre-velo
 NEWCOMER = "telegram:5005"  # someone given a link code
 ADMIN = "telegram:8008"  # an admin of the cooperative whose account the cooperative suspended
 ERASABLE = "telegram:6006"  # a consumer with nothing under way, who asks to be forgotten
+COOP_ADMIN = "telegram:8118"  # an admin of the cooperative, with their rights
+APPLICANT = "telegram:7117"  # a business whose application waits for a decision
+APPLICATION = ApplicationDraft(
+    kind="producer", trade_name="Ferme des Tilleuls", address="Chemin des Tilleuls 4, 1242 Satigny",
+    iban="CH93 0076 2011 6238 5295 7", categories=("vegetables",), description="Légumes de saison à Satigny.",
+    terms_version=TERMS_VERSION,
+)  # fmt: skip
 
 
 # --- the world every attempt is made in ---------------------------------------------------------------
@@ -89,6 +97,7 @@ class World:
     slot: str  # a slot still offered, "2026-12-01 08:00-10:00"
     used_code: str  # a ferme-test link code someone else redeemed
     codes: dict[str, str] = field(default_factory=dict)  # a fresh link code per organisation slug
+    application: int = 0  # the number of APPLICANT's pending application
 
     @property
     def day(self) -> date:
@@ -144,8 +153,11 @@ def world(app: App, shop: dict[str, int]) -> World:
         order = place_order(uow, app.settings, consumer, DeliveryChoice("delivery", "1205", slot, "on_delivery"))
         open_payment(uow, app.settings, order)
         add_to_basket(uow, consumer, ids["wine"], Decimal(1))
+        person_for_chat(uow, COOP_ADMIN).is_admin = True
+        next(m for m in person_for_chat(uow, FARMER).memberships if m.organisation.slug == "ferme-test").is_owner = True
+        application = submit_application(uow, person_for_chat(uow, APPLICANT), APPLICATION, "fr").id
         uow.commit()
-        return World(app, ids, order.number, order.id, slot, used_code, codes)
+        return World(app, ids, order.number, order.id, slot, used_code, codes, application)
 
 
 # --- who tries ------------------------------------------------------------------------------------------
@@ -365,6 +377,31 @@ def address_named(world: World, _said: Said) -> None:
         assert [a.label for a in list_addresses(uow, person_for_chat(uow, CONSUMER))] == ["work"]
 
 
+def application_status(status: str) -> Check:
+    def check(world: World, _said: Said) -> None:
+        with world.app.db.uow() as uow:
+            assert uow.session.get(VendorApplication, world.application).status == status
+
+    return check
+
+
+def _application_secrets(_world: World) -> tuple[str, ...]:
+    return ("Ferme des Tilleuls", "Satigny", "CH93")
+
+
+def invited(_world: World, said: Said) -> None:
+    assert "/link " in said.text and "Ferme Test" in said.text
+
+
+def team_listed(_world: World, said: Said) -> None:
+    assert said.text.startswith("Équipe de Ferme Test")
+
+
+def named(world: World, _said: Said) -> None:
+    with world.app.db.uow() as uow:
+        assert person_for_chat(uow, CONSUMER).display_name == "Ana Lopes"
+
+
 def _number(world: World) -> dict[str, str]:
     return {"order_id": world.order}
 
@@ -435,6 +472,18 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("/mydata", CONSUMER, my_data, consumers_data_sent, _data_secrets, writes=False, command="mydata"),
     Operation("/forget", ERASABLE, answer_the_erasure_question, erasable_erased, _data_secrets, writes=False,
               command="forget"),
+    # Businesses joining (bot/team_commands.py): an application decided by an admin with rights only (the
+    # buttons' payloads, pressed or forged); an organisation's team managed by its owner only.
+    command("approve", lambda w, _: f"/approve {w.application}", COOP_ADMIN, application_status("approved"),
+            _application_secrets),
+    command("refuse", lambda w, _: f"/refuse {w.application} UID introuvable", COOP_ADMIN,
+            application_status("refused"), _application_secrets),
+    command("invite", _same("/invite"), FARMER, invited, lambda _: ("/link ",)),
+    command("members", _same("/members"), FARMER, team_listed, lambda _: ("Équipe", "#"), writes=False),
+    # One's own name only: the others can but ask for theirs (no id names anyone else's). It lives in `people`,
+    # which `snapshot` leaves out (first contact writes it): `named` reads it back (writes=False).
+    command("name", lambda _, caller: "/name Ana Lopes" if caller is RIGHTFUL else "/name", CONSUMER, named,
+            lambda _: ("Ana Lopes",), writes=False),
     # --- vendor sentences and their buttons (dialogues/actions/vendor.py) ---
     action("sentence", ActionUpdateStock(), "update_stock", lambda _: "il me reste 3 kg de tomates",
            lambda _: {"product": "tomates", "quantity": "3"}, FARMER, stock_is_3, _product_secrets),
@@ -501,6 +550,21 @@ EXEMPT = {
     "validate_checkout_form": "reads the caller's own answers into the caller's own form",
     "action_request_my_data": "asks the bot to run /mydata for the caller (its row above)",
     "action_forget_me": "asks the bot to run /forget for the caller (its row above)",
+    # A business's application (dialogues/actions/registration.py): the caller's own form, then their own
+    # application, which only /approve and /refuse (rows above) decide on.
+    "validate_registration_form": "reads the caller's own answers into the caller's own form",
+    "action_ask_business_kind": "asks a question of the caller's own registration form",
+    "action_ask_trade_name": "asks a question of the caller's own registration form",
+    "action_ask_business_uid": "asks a question of the caller's own registration form",
+    "action_ask_business_address": "asks a question of the caller's own registration form",
+    "action_ask_business_iban": "asks a question of the caller's own registration form",
+    "action_ask_leman_share": "asks a question of the caller's own registration form",
+    "action_ask_business_categories": "lists the public categories",
+    "action_ask_business_description": "asks a question of the caller's own registration form",
+    "action_ask_terms_accepted": "summarises the caller's own registration form",
+    "action_submit_registration": "files the caller's own application, pending until an admin decides",
+    "action_interrupt_registration": "answers with one of dialogues.actions.HANDLERS, each covered or exempt here",
+    "action_set_name": "changes the caller's own name (as the /name row)",
 }
 
 

@@ -46,6 +46,7 @@ for name, group in [
     ("payments", payments.app),
     ("keys", keys.app),
     ("privacy", privacy.app),
+    ("report", reports.report_app),
 ]:
     cli.add_typer(group, name=name)
 

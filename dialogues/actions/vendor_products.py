@@ -53,6 +53,13 @@ LANGUAGE_WORDS = {
 _LANGUAGE = re.compile(
     r"\b(?:en|in|auf|on)\s+(" + "|".join(w for words in LANGUAGE_WORDS.values() for w in words) + r")\b\s*[:=]?\s*"
 )
+# Words around the language that name no product (« le nom en allemand est … », "the name in German is …").
+_FILLERS = frozenset({"le", "la", "les", "l", "son", "sa", "nom", "traduction", "ajoute", "the", "its", "name",
+                      "translation", "add", "der", "die", "das", "ubersetzung", "il", "lo", "nome",
+                      "traduzione", "aggiungi", "ajouter", "namen", "englischen", "franzosischen", "fuge", "hinzu",
+                      *(word for words in LANGUAGE_WORDS.values() for word in words)})  # fmt: skip
+_NAME_LEAD = re.compile(r"^(?:ça se dit|ca se dit|se dit|c'est|est|si dice|è|heisst es|heißt es|heisst|heißt|ist|"
+                        r"it is called|is called|is|:)\s+", re.IGNORECASE)  # fmt: skip
 _LAST_MONTH = (
     "mois dernier", "mois passe", "mois precedent", "last month", "previous month", "letzten monat", "letzter monat",
     "vormonat", "vergangenen monat", "mese scorso", "mese passato", "mese precedente",
@@ -158,13 +165,16 @@ class ActionVendorTranslateProduct(MarketplaceAction):
         # The name as typed (accents, capitals): the words after the language, and the product's before it.
         words = text.split()
         at = next((i for i, word in enumerate(words) if fold(word).strip() == said.group(1)), len(words) - 1)
-        name = " ".join(words[at + 1 :]).lstrip(":= ").strip()
-        before = " ".join(words[: max(at - 1, 0)]).strip(" :,")
-        product: ProductView | None = None
-        if before:
+        name = _NAME_LEAD.sub("", " ".join(words[at + 1 :]).lstrip(":= ")).strip()
+        before = " ".join(w for w in fold(" ".join(words[: max(at - 1, 0)])).split() if w not in _FILLERS)
+        if before:  # a product is named: that one, never another (« les tomates en italien : pomodori »)
             product = match_own_product(turn.uow, turn.person, before, turn.lang).exact
-        product = product or latest_product(turn.uow, turn.person, turn.lang)
-        if product is None or not name.strip():
+            if product is None:
+                turn.reply.say("vendor.product_unknown", product=before[:60])
+                return []
+        else:
+            product = latest_product(turn.uow, turn.person, turn.lang)
+        if product is None or not name:
             turn.reply.say("vendor.translate.how")
             return []
         named = name_in_language(turn.uow, turn.person, product.id, name_lang, name, turn.lang)

@@ -46,21 +46,21 @@ def member(stack: Stack, lang: str, vendor: str = VENDOR) -> Conversation:
 
 def test_a_producer_creates_a_product_a_customer_finds_and_orders_it_and_the_producer_sees_it(stack: Stack) -> None:
     producer = member(stack, "fr")
-    proposed = plain(producer.say("nouveau produit : confiture d'abricots, 250 g, 7.50, 20 pots, bio"))
-    assert proposed.splitlines()[0].startswith("Nouveau produit : confiture d'abricots — 7,50 CHF / 250 g — stock 20")
+    proposed = plain(producer.say("nouveau produit : confiture de rhubarbe, 370 g, 8.50, 20 pots, bio"))
+    assert proposed.splitlines()[0].startswith("Nouveau produit : confiture de rhubarbe — 8,50 CHF / 370 g — stock 20")
     assert [title for title, _ in producer.buttons] == ["✅ Mettre en vente", "Annuler"]
-    assert producer.press("Mettre en vente").startswith("« confiture d'abricots » est en vente")
-    assert producer.say("en allemand : Aprikosenkonfitüre").startswith(
-        "« confiture d'abricots » s'appelle maintenant « Aprikosenkonfitüre » en allemand"
+    assert producer.press("Mettre en vente").startswith("« confiture de rhubarbe » est en vente")
+    assert producer.say("en allemand : Rhabarberkonfitüre").startswith(
+        "« confiture de rhubarbe » s'appelle maintenant « Rhabarberkonfitüre » en allemand"
     )
 
     customer = Conversation(stack, stack.new_sender(), "fr", [])
-    found = plain(customer.say("je cherche de la confiture d'abricots"))
-    assert "confiture d'abricots — 7,50 CHF / 250 g — Les Abeilles du Salève — Bio" in found
-    added = plain(customer.say("ajoute 2 pots de confiture d'abricots"))
-    assert added.startswith("C'est dans le panier : 2 × 250 g confiture d'abricots."), added
+    found = plain(customer.say("je cherche de la confiture de rhubarbe"))
+    assert "confiture de rhubarbe — 8,50 CHF / 370 g — Les Abeilles du Salève — Bio" in found
+    added = plain(customer.say("ajoute 2 pots de confiture de rhubarbe"))
+    assert added.startswith("C'est dans le panier : 2 × 370 g confiture de rhubarbe."), added
     german = Conversation(stack, stack.new_sender(), "de", [])
-    assert "Aprikosenkonfitüre" in german.say("ich suche Aprikosenkonfitüre")
+    assert "Rhabarberkonfitüre" in german.say("ich suche Rhabarberkonfitüre")
 
     assert customer.say("je veux commander") == "Livraison à domicile ou retrait ?"
     customer.press("Retrait")
@@ -71,21 +71,22 @@ def test_a_producer_creates_a_product_a_customer_finds_and_orders_it_and_the_pro
     assert number is not None, customer.last
 
     orders = plain(producer.say("mes commandes"))
-    assert number[0] in orders and "confiture d'abricots" in orders
+    assert number[0] in orders and "confiture de rhubarbe" in orders
     earned = plain(producer.say("combien j'ai gagné ce mois"))
     assert earned.startswith("Les Abeilles du Salève — vos ventes de ")
-    assert f"• {number[0]} du " in earned and "ventes 15,00 CHF" in earned and "commission 0,75 CHF" in earned
+    assert f"• {number[0]} du " in earned and "ventes 17,00 CHF" in earned and "commission 0,85 CHF" in earned
 
 
 @pytest.mark.parametrize(
     ("lang", "new", "summary", "confirm", "earnings", "earned"),
     [
-        ("de", "neues Produkt: Quittengelee, 370 g, 8.50, 12 Gläser, Bio", "Neues Produkt: Quittengelee — CHF 8.50",
-         "Zum Verkauf", "wie viel habe ich diesen Monat verdient", "Les Abeilles du Salève — Ihre Verkäufe im "),
-        ("it", "nuovo prodotto: gelatina di mele cotogne, 370 g, 8.50, 12 vasetti, bio",
-         "Nuovo prodotto: gelatina di mele cotogne — CHF 8.50", "Metti in vendita", "quanto ho guadagnato questo mese",
+        ("de", "neues Produkt: Rhabarberkompott, 370 g, 8.50, 12 Gläser, Bio",
+         "Neues Produkt: Rhabarberkompott — CHF 8.50", "Zum Verkauf", "wie viel habe ich diesen Monat verdient",
+         "Les Abeilles du Salève — Ihre Verkäufe im "),
+        ("it", "nuovo prodotto: composta di rabarbaro, 370 g, 8.50, 12 vasetti, bio",
+         "Nuovo prodotto: composta di rabarbaro — CHF 8.50", "Metti in vendita", "quanto ho guadagnato questo mese",
          "Les Abeilles du Salève — le vostre vendite di "),
-        ("en", "new product: quince jelly, 370 g, 8.50, 12 jars, organic", "New product: quince jelly — CHF 8.50",
+        ("en", "new product: rhubarb compote, 370 g, 8.50, 12 jars, organic", "New product: rhubarb compote — CHF 8.50",
          "Put on sale", "how much did i earn this month", "Les Abeilles du Salève — your sales in "),
     ],
 )  # fmt: skip

@@ -103,7 +103,8 @@ class ActionVendorNewProduct(MarketplaceAction):
         if choice and product_id is not None:
             return self._decided(turn, choice, product_id)
         new = parse_new_product(turn.text[:MAX_TEXT], turn.lang) if not turn.text.startswith("/") else None
-        if new is None:
+        only_a_name = new is not None and new == NewProduct(new.name, service=new.service)
+        if new is None or only_a_name:  # « nouveau produit », « comment j'ajoute un produit ? »: say how
             turn.reply.say("vendor.new_product.how")
             return []
         if new.price is None:

@@ -393,3 +393,9 @@ def test_admin_value_split_as_table_and_csv(app: App, shop: dict[str, int], monk
     ]
     table = CliRunner().invoke(admin_cli.cli, ["--lang", "en", "report", "value-split", "--month", month])
     assert table.exit_code == 0 and "paid by customers" in table.output
+
+
+@pytest.mark.parametrize("text", ["nouveau produit", "comment j'ajoute un nouveau produit ?", "je veux vendre du miel"])
+def test_a_message_with_nothing_but_words_gets_how_to(text: str) -> None:
+    said, buttons = propose(text)
+    assert said.startswith("Pour mettre un produit en vente, écrivez-le en un message") and buttons == []

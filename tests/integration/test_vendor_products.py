@@ -399,3 +399,44 @@ def test_admin_value_split_as_table_and_csv(app: App, shop: dict[str, int], monk
 def test_a_message_with_nothing_but_words_gets_how_to(text: str) -> None:
     said, buttons = propose(text)
     assert said.startswith("Pour mettre un produit en vente, écrivez-le en un message") and buttons == []
+
+
+# --- Matrix m.image -----------------------------------------------------------------------------------------
+
+
+def test_a_matrix_image_with_a_caption_becomes_that_products_picture_and_a_big_one_is_not_downloaded(
+    app: App, media: Path
+) -> None:
+    from nio import MemoryDownloadResponse, RoomMessageImage
+
+    from bot.matrix_bot import MatrixChannel
+    from tests.integration.test_matrix_channel import FakeNioClient
+
+    class PhotoClient(FakeNioClient):
+        def __init__(self) -> None:
+            super().__init__()
+            self.downloads: list[str] = []
+
+        async def download(self, mxc: str | None = None, **_: object) -> MemoryDownloadResponse:
+            self.downloads.append(str(mxc))
+            return MemoryDownloadResponse(PNG, "image/png", "photo.png")
+
+    router = FakeRouter(app)
+    matrix = MatrixChannel("http://matrix.test", "@marche:test", router, app.db, access_token="t")  # type: ignore[arg-type]
+    client = PhotoClient()
+    matrix.client = client  # type: ignore[assignment]
+
+    def image(event: str, size: int) -> RoomMessageImage:
+        content = {"msgtype": "m.image", "body": "tomates", "filename": "IMG_1.png", "url": f"mxc://test/{event}",
+                   "info": {"mimetype": "image/png", "size": size}}  # fmt: skip
+        source = {"type": "m.room.message", "sender": "@anna:example.org", "event_id": f"${event}",
+                  "origin_server_ts": 1, "content": content}  # fmt: skip
+        return RoomMessageImage.from_dict(source)
+
+    asyncio.run(matrix._on_image("!anna:test", image("a1", len(PNG))))
+    assert client.downloads == ["mxc://test/a1"]
+    assert client.sent[-1][1]["body"] == "📷 Photo enregistrée pour « Tomates »."
+    assert (media / product_named(app, "Tomates").photo_url).read_bytes() == PNG
+    asyncio.run(matrix._on_image("!anna:test", image("a2", PHOTO_MAX_BYTES + 1)))
+    assert client.downloads == ["mxc://test/a1"]  # the big one was never fetched
+    assert client.sent[-1][1]["body"].startswith("Cette photo est trop grande : 5 Mo au plus.")

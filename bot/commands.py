@@ -45,7 +45,7 @@ from checkout.runs import courier_company, mark_picked_up
 from marketplace.accounts import Person, Role, person_for_chat, remember_reply_to, roles_of
 from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
-from marketplace.errors import MarketplaceError
+from marketplace.errors import InvalidInput, MarketplaceError
 from marketplace.i18n import (
     error_message,
     format_chf,
@@ -332,7 +332,10 @@ class Commands:
         """`/earnings [YYYY-MM]`: a vendor's month (sales, commission, delivery fees, payout, in CHF and the local
         currency), or, for a courier who sells nothing, their company's runs and fees."""
         settings = self.app.settings
-        month = parse_month(args[0]) if args else self._today().replace(day=1)
+        try:
+            month = parse_month(args[0]) if args else self._today().replace(day=1)
+        except InvalidInput as exc:
+            raise Usage("earnings") from exc
         roles = roles_of(ctx.person)
         if Role.COURIER in roles and Role.VENDOR_MEMBER not in roles:
             runs = courier_earnings(ctx.uow, ctx.person, month, settings.timezone)

@@ -205,7 +205,7 @@ class SplitLine:
     kind: str  # "producer", "delivery" or "cooperative"
     slug: str
     name: str
-    orders: int
+    orders: int  # a producer's or delivery company's own; the cooperative's: every counted order
     amount: Amount  # what this party receives
 
 
@@ -224,11 +224,12 @@ def value_split(uow: UnitOfWork, month: date, timezone: str, cooperative: tuple[
     (fees, in francs), and the cooperative (`cooperative`: its slug and name) its commission. For admins: the
     admin CLI is the caller and checks nothing more."""
     producers: dict[int, list[Amount]] = defaultdict(list)
-    commission, paid = Amount(), Amount()
+    commission, paid, orders = Amount(), Amount(), set()
     for part in _open_parts(uow, month, timezone):
         sales, kept, receives = _parts(part)
         producers[part.vendor_id].append(receives)
         commission, paid = commission + kept, paid + sales
+        orders.add(part.order_id)
     couriers: dict[int, list[Decimal]] = defaultdict(list)
     for order in _delivered_orders(uow, month, timezone):
         if order.delivery_fee:
@@ -244,8 +245,7 @@ def value_split(uow: UnitOfWork, month: date, timezone: str, cooperative: tuple[
         SplitLine("delivery", names[cid].slug, names[cid].name, len(fees), Amount(sum(fees, ZERO)))
         for cid, fees in sorted(couriers.items(), key=lambda item: names[item[0]].name)
     ]
-    counted = sum(len(parts) for parts in producers.values())
-    lines.append(SplitLine("cooperative", cooperative[0], cooperative[1], counted, commission))
+    lines.append(SplitLine("cooperative", cooperative[0], cooperative[1], len(orders), commission))
     return ValueSplit(month, tuple(lines), paid)
 
 
@@ -257,9 +257,11 @@ def _month_name(month: date, lang: str) -> str:
 
 
 def _both(amount: Amount, lang: str, currency: str) -> str:
-    """ "24,00 CHF" or "12,00 CHF + 12,00 Léman" """
+    """ "24,00 CHF", "12,00 Léman" or "12,00 CHF + 12,00 Léman" """
     if not amount.leman:
         return format_chf(amount.chf, lang)
+    if not amount.chf:
+        return format_chf(amount.leman, lang, currency)
     return f"{format_chf(amount.chf, lang)} + {format_chf(amount.leman, lang, currency)}"
 
 
@@ -270,13 +272,15 @@ def vendor_earnings_text(earnings: VendorEarnings, lang: str, currency: str) -> 
         return translate("earnings.none", lang, vendor=earnings.vendor_name, month=month)
     lines = [translate("earnings.title", lang, vendor=earnings.vendor_name, month=month)]
     for line in earnings.orders:
+        fee = format_chf(line.delivery_fee, lang)  # a pickup order has none: not mentioned
+        paid_to_courier = translate("earnings.order_fee", lang, fee=fee) if line.delivery_fee else ""
         lines.append(
             translate(
                 "earnings.order", lang, order=line.number, day=line.placed.strftime("%d.%m"),
                 status=translate(f"status.{line.status}", lang), sales=_both(line.sales, lang, currency),
                 commission=_both(line.commission, lang, currency), receives=_both(line.receives, lang, currency),
-                fee=format_chf(line.delivery_fee, lang),
             )
+            + paid_to_courier
         )
     lines.append(
         translate(

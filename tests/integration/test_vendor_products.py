@@ -440,3 +440,8 @@ def test_a_matrix_image_with_a_caption_becomes_that_products_picture_and_a_big_o
     asyncio.run(matrix._on_image("!anna:test", image("a2", PHOTO_MAX_BYTES + 1)))
     assert client.downloads == ["mxc://test/a1"]  # the big one was never fetched
     assert client.sent[-1][1]["body"].startswith("Cette photo est trop grande : 5 Mo au plus.")
+
+
+def test_a_month_that_is_no_month_gets_the_commands_usage(app: App) -> None:
+    replies = Commands(app).handle(Incoming(FARMER, "/earnings novembre", "fr"))
+    assert replies[0].text == "Écrivez /earnings pour le mois en cours, ou /earnings 2026-10 pour un autre mois."

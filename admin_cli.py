@@ -49,6 +49,7 @@ for name, group in [
     ("privacy", privacy.app),
     ("source", catalog_sources.app),
     ("catalog", catalog_sources.catalog_app),
+    ("report", reports.report_app),
 ]:
     cli.add_typer(group, name=name)
 

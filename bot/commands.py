@@ -36,11 +36,18 @@ from bot.team_commands import TEAM_COMMANDS, TeamCommands
 from catalog.services import ProductView, parse_decimal
 from catalog.text import fold
 from checkout.drops import DropAddress
+from checkout.earnings import (
+    courier_earnings,
+    courier_earnings_text,
+    parse_month,
+    vendor_earnings,
+    vendor_earnings_text,
+)
 from checkout.runs import Stop, courier_company, mark_picked_up
 from marketplace.accounts import Person, Role, person_for_chat, remember_reply_to, roles_of
 from marketplace.clock import utcnow
 from marketplace.db import UnitOfWork
-from marketplace.errors import MarketplaceError
+from marketplace.errors import InvalidInput, MarketplaceError
 from marketplace.i18n import (
     error_message,
     format_chf,
@@ -75,7 +82,10 @@ VENDOR_COMMANDS = ("stock", "price", "available", "unavailable", "products", "re
 COURIER_COMMANDS = ("runs", "picked", "delivered")
 MAX_PINS = 10  # map pins after /runs (one message each): the next drops, not a flood
 PRIVACY_COMMANDS = ("mydata", "forget")  # anyone's, whatever their roles
-DIRECT = frozenset({"link", *VENDOR_COMMANDS, *COURIER_COMMANDS, *PRIVACY_COMMANDS, *TEAM_COMMANDS})
+EARNINGS_COMMANDS = ("earnings",)  # a vendor's sales and payout, or a delivery company's runs and fees
+DIRECT = frozenset(
+    {"link", *VENDOR_COMMANDS, *COURIER_COMMANDS, *PRIVACY_COMMANDS, *EARNINGS_COMMANDS, *TEAM_COMMANDS}
+)
 # `/orders` is a vendor command for vendors, and the consumer's order list (through Rasa) for others.
 SHARED = frozenset({"orders"})
 PAID_WORDS = frozenset({"paid", "paye", "payee", "bezahlt", "pagato", "cash", "ok"})
@@ -184,9 +194,9 @@ class Commands(TeamCommands):
             uow.commit()
         commands: tuple[str, ...] = ()
         if Role.VENDOR_MEMBER in roles:
-            commands += ("orders", "products", "stock", "price", "available", "unavailable", "ready")
+            commands += ("orders", "products", "stock", "price", "available", "unavailable", "ready", "earnings")
         if Role.COURIER in roles:
-            commands += ("runs", "picked", "delivered")
+            commands += ("runs", "picked", "delivered", *(() if "earnings" in commands else ("earnings",)))
         if owner and (Role.VENDOR_MEMBER in roles or Role.COURIER in roles):
             commands += ("invite", "members")  # an owner's team (bot/team_commands.py)
         return lang, commands
@@ -325,6 +335,21 @@ class Commands(TeamCommands):
         if not args:
             raise Usage("ready")
         return [BotMessage(ctx.t("command.ready.done", order=mark_ready(ctx.uow, ctx.person, args[0])))]
+
+    def cmd_earnings(self, ctx: Context, args: list[str]) -> list[BotMessage]:
+        """`/earnings [YYYY-MM]`: a vendor's month (sales, commission, delivery fees, payout, in CHF and the local
+        currency), or, for a courier who sells nothing, their company's runs and fees."""
+        settings = self.app.settings
+        try:
+            month = parse_month(args[0]) if args else self._today().replace(day=1)
+        except InvalidInput as exc:
+            raise Usage("earnings") from exc
+        roles = roles_of(ctx.person)
+        if Role.COURIER in roles and Role.VENDOR_MEMBER not in roles:
+            runs = courier_earnings(ctx.uow, ctx.person, month, settings.timezone)
+            return [BotMessage(courier_earnings_text(runs, ctx.lang))]
+        earned = vendor_earnings(ctx.uow, ctx.person, month, settings.timezone, settings.platform_commission_pct)
+        return [BotMessage(vendor_earnings_text(earned, ctx.lang, settings.local_currency.name))]
 
     # --- couriers ------------------------------------------------------------------------------
 

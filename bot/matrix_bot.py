@@ -33,7 +33,9 @@ from nio import (
     InviteMemberEvent,
     LoginResponse,
     MatrixRoom,
+    MemoryDownloadResponse,
     RoomCreateResponse,
+    RoomMessageImage,
     RoomMessageText,
     RoomMessageUnknown,
     RoomSendResponse,
@@ -46,6 +48,7 @@ from bot.channel import ChannelConfigError
 from bot.commands import Incoming
 from bot.cursors import read_cursor, save_cursor
 from bot.dispatcher import PermanentSendError, TemporarySendError
+from bot.photos import receive_photo
 from bot.rasa_client import BotMessage, Button
 from bot.router import Router
 from bot.sharing import geo_payload, geo_uri
@@ -309,6 +312,8 @@ class MatrixChannel:
                 await self._on_text(room_id, room, event)
             elif isinstance(event, RoomMessageUnknown) and event.msgtype == "m.location":  # nio has no class for it
                 await self._on_location(room_id, room, event)
+            elif isinstance(event, RoomMessageImage):
+                await self._on_image(room_id, event)
 
     async def _warn_encrypted(self, room_id: str) -> None:
         if room_id in self._warned_encrypted:
@@ -340,6 +345,25 @@ class MatrixChannel:
             return
         replies = await self.router.press(incoming)
         await self.send(room_id, replies, event.event_id, await self._share_language(incoming, replies))
+
+    async def _on_image(self, room_id: str, event: RoomMessageImage) -> None:
+        """An `m.image`: a vendor's product picture (bot/photos.py), downloaded from its mxc:// URL. Its body is a
+        caption only when the event also names the file (`filename`), as newer clients send it."""
+        address = f"matrix:{event.sender}"
+        await asyncio.to_thread(self._remember_room, address, room_id)
+        content = event.source.get("content", {})
+        caption = event.body if content.get("filename") and content.get("filename") != event.body else ""
+        info = content.get("info") if isinstance(content.get("info"), dict) else {}
+        size = info.get("size") if isinstance(info.get("size"), int) else None
+
+        async def fetch() -> bytes:
+            response = await self.client.download(mxc=event.url)
+            if not isinstance(response, MemoryDownloadResponse):
+                raise OSError(f"download failed: {type(response).__name__}")
+            return response.body
+
+        incoming = Incoming(address, caption, self.default_language, "", room_id)
+        await self.send(room_id, await receive_photo(self.router, incoming, size, fetch), event.event_id)
 
     async def _share_language(self, incoming: Incoming, replies: list[BotMessage]) -> str:
         """The person's language for a share hint, looked up only when a reply has one."""

@@ -48,6 +48,7 @@ from telegram.ext import (
 from bot.channel import ChannelConfigError
 from bot.commands import Incoming, command_of
 from bot.dispatcher import PermanentSendError, TemporarySendError
+from bot.photos import receive_photo
 from bot.rasa_client import BotMessage, Button
 from bot.router import MENU, Router
 from bot.sharing import contact_payload, location_payload
@@ -193,6 +194,7 @@ class TelegramChannel:
         self.app.add_handler(CallbackQueryHandler(self.on_button))
         self.app.add_handler(MessageHandler(filters.LOCATION, self.on_location))
         self.app.add_handler(MessageHandler(filters.CONTACT, self.on_contact))
+        self.app.add_handler(MessageHandler(filters.PHOTO | filters.Document.IMAGE, self.on_photo))
         self.app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other))
         self.app.add_error_handler(self.on_error)
 
@@ -321,6 +323,23 @@ class TelegramChannel:
                 await self.send(chat_id, [BotMessage(translate(refusal, lang), share=(offer,))], lang)
                 return
             await self._answer(chat_id, incoming, await self.router.press(incoming))
+
+    async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo (its largest size) or an image sent as a file: a vendor's product picture (bot/photos.py)."""
+        message = update.message
+        if message is None or update.effective_user is None:
+            return
+        sent = max(message.photo, key=lambda size: size.width * size.height) if message.photo else message.document
+        if sent is None:
+            return
+
+        async def fetch() -> bytes:
+            return bytes(await (await context.bot.get_file(sent.file_id)).download_as_bytearray())
+
+        async with self._lock(message.chat_id):
+            incoming = self.incoming(update, message.caption or "")
+            replies = await receive_photo(self.router, incoming, sent.file_size, fetch)
+            await self._answer(message.chat_id, incoming, replies)
 
     async def on_other(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, voice, photos: say what the bot understands. (Locations and contacts have their handlers;

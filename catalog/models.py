@@ -56,6 +56,8 @@ class Product(Base):
     origin_km: Mapped[Decimal | None] = mapped_column(Numeric(8, 1), nullable=True)
     # Units on hand for goods; places or hours bookable for services.
     stock: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    # Services: the period their capacity is counted in ("day", "week", "month"; "" = as a plain stock).
+    capacity_period: Mapped[str] = mapped_column(String(8), default="", server_default="")
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     photo_url: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

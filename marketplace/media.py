@@ -378,3 +378,54 @@ def create_private_file(path: Path) -> None:
         os.fchmod(fd, PRIVATE_FILE)
     finally:
         os.close(fd)
+
+
+# --- photos received in a chat ---------------------------------------------------------------------
+
+PHOTO_MAX_BYTES = 5 * 1024 * 1024  # a phone photo, as Telegram and Matrix clients compress it, is well below
+PRODUCT_PHOTOS = "products"  # the media folder's subfolder for photos sent by vendors
+# Recognised by their first bytes, never by the name or type the sender claims.
+_PHOTO_MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"))
+
+
+class PhotoRefused(InvalidInput):
+    """A photo sent in a chat that is not stored: too large (`photo_too_large`, with `max_mb`) or not a PNG,
+    JPEG or WebP image (`photo_not_an_image`)."""
+
+    code = "photo_refused"
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(**params)
+        self._code = code
+
+    @property
+    def message_key(self) -> str:
+        return f"error.{self._code}"
+
+
+def photo_extension(data: bytes) -> str | None:
+    """"jpg", "png" or "webp" when `data` starts like such an image; None otherwise (SVG, GIF, PDF, text...)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return next((ext for magic, ext in _PHOTO_MAGIC if data.startswith(magic)), None)
+
+
+def check_photo_size(size: int | None, max_bytes: int = PHOTO_MAX_BYTES) -> None:
+    """Refuse a photo announced larger than `max_bytes` before fetching it (the size the platform gives)."""
+    if size is not None and size > max_bytes:
+        raise PhotoRefused("photo_too_large", max_mb=max_bytes // (1024 * 1024))
+
+
+def store_photo(data: bytes, media_dir: Path, max_bytes: int = PHOTO_MAX_BYTES) -> str:
+    """Keep a photo received in a chat in `media_dir/products/` under a random name, owner-only, and return its
+    reference relative to the media folder (what `check_photo` and the bots read). PhotoRefused when it is
+    larger than `max_bytes` or not a PNG, JPEG or WebP image by its content."""
+    import secrets
+
+    check_photo_size(len(data), max_bytes)
+    extension = photo_extension(data)
+    if extension is None:
+        raise PhotoRefused("photo_not_an_image")
+    reference = f"{PRODUCT_PHOTOS}/{secrets.token_hex(12)}.{extension}"
+    write_private(media_dir / reference, data)
+    return reference

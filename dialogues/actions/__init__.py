@@ -33,6 +33,12 @@ from dialogues.actions.shopping import (
     ActionShowBasket,
 )
 from dialogues.actions.vendor import ActionUpdatePrice, ActionUpdateStock, ActionVendorOrders
+from dialogues.actions.vendor_products import (
+    ActionVendorEarnings,
+    ActionVendorNewProduct,
+    ActionVendorTranslateProduct,
+    ActionVendorWithdrawProduct,
+)
 
 # What a question in the middle of checkout is answered with (see ActionInterruptCheckout).
 HANDLERS: dict[str, MarketplaceAction] = {
@@ -84,6 +90,10 @@ __all__ = [
     "ActionSubmitOrder",
     "ActionUpdatePrice",
     "ActionUpdateStock",
+    "ActionVendorEarnings",
+    "ActionVendorNewProduct",
     "ActionVendorOrders",
+    "ActionVendorTranslateProduct",
+    "ActionVendorWithdrawProduct",
     "ValidateCheckoutForm",
 ]

@@ -31,6 +31,7 @@ from bootstrap import App
 from bot.commands import DIRECT, SHARED, Commands, Incoming
 from catalog.models import Product
 from checkout.address_book import DeliveryAddress, list_addresses, save_address
+from checkout.earnings import month_of
 from checkout.flow import offered_slots
 from checkout.services import DeliveryChoice, add_to_basket, get_order, place_order
 from dialogues.actions import (
@@ -47,7 +48,11 @@ from dialogues.actions import (
     ActionSubmitOrder,
     ActionUpdatePrice,
     ActionUpdateStock,
+    ActionVendorEarnings,
+    ActionVendorNewProduct,
     ActionVendorOrders,
+    ActionVendorTranslateProduct,
+    ActionVendorWithdrawProduct,
 )
 from marketplace.accounts import (
     ApprovalStatus,
@@ -59,6 +64,7 @@ from marketplace.accounts import (
     set_organisation_status,
 )
 from marketplace.applications import TERMS_VERSION, ApplicationDraft, VendorApplication, submit_application
+from marketplace.clock import utcnow
 from marketplace.linking import create_link_code, redeem_link_code
 from payments.services import open_payment, payment_state
 from tests.conftest import make_product
@@ -136,6 +142,9 @@ def world(app: App, shop: dict[str, int]) -> World:
     with app.db.uow() as uow:
         ids = shop | {"squash": make_product(uow, "ferme-test", "SQU", "Courges", "3.50", "8", unit="kg")}
         uow.session.get(Product, ids["squash"]).available = False
+        ids["jam"] = make_product(uow, "ferme-test", "JAM", "Confiture", "7.50", "20", category="grocery")
+        draft = uow.session.get(Product, ids["jam"])  # proposed by chat, not confirmed yet (work/products.py)
+        draft.available, draft.source = False, "chat_draft"
         velo = add_organisation(uow, "velo-test", "Vélo Test", OrganisationKind.DELIVERY)  # first: gets the orders
         other = add_organisation(uow, "autre-velo", "Autre Vélo", OrganisationKind.DELIVERY)
         add_member(uow, person_for_chat(uow, COURIER), velo)
@@ -300,6 +309,19 @@ def squash_on_sale(world: World, _said: Said) -> None:
 
 def tomatoes_off_sale(world: World, _said: Said) -> None:
     assert world.product("tomato")[2] is False
+
+
+def jam_on_sale(world: World, _said: Said) -> None:
+    assert world.product("jam")[2] is True
+
+
+def tomatoes_named_in_italian(world: World, _said: Said) -> None:
+    with world.app.db.uow() as uow:
+        assert uow.session.get(Product, world.ids["tomato"]).names == {"fr": "Tomates", "it": "Pomodori"}
+
+
+def _jam_secrets(_world: World) -> tuple[str, ...]:
+    return ("Confiture", "JAM")
 
 
 def own_products_listed(_world: World, said: Said) -> None:
@@ -495,6 +517,21 @@ OPERATIONS: tuple[Operation, ...] = (
            lambda _: {"product": "TOM", "amount": "0.50"}, FARMER, price_is_50_centimes, _product_secrets),
     action("sentence", ActionVendorOrders(), "vendor_orders", lambda _: "mes commandes à préparer", lambda _: {},
            FARMER, order_listed, _order_secrets, writes=False),
+    # --- products by chat and earnings (dialogues/actions/vendor_products.py, Step 11) ---
+    command("earnings", lambda _w, _c: f"/earnings {month_of(utcnow(), 'Europe/Zurich'):%Y-%m}", FARMER,
+            order_listed, _order_secrets, writes=False),  # the month the order was placed in
+    # A sentence proposing a product makes one for the speaker's own vendor (nobody else's to try); its refusals
+    # (consumer, pending vendor) are in test_vendor_products.py. Confirming names a product: someone else's here.
+    action("button", ActionVendorNewProduct(), "vendor_new_product",
+           lambda w: f'/vendor_new_product{{"choice": "confirm", "product": "#{w.ids["jam"]}"}}',
+           lambda w: {"choice": "confirm", "product": f"#{w.ids['jam']}"}, FARMER, jam_on_sale, _jam_secrets),
+    action("sentence", ActionVendorWithdrawProduct(), "vendor_withdraw_product",
+           lambda _: "retire les tomates de la vente", lambda _: {}, FARMER, tomatoes_off_sale, _product_secrets),
+    action("sentence", ActionVendorTranslateProduct(), "vendor_translate_product",
+           lambda _: "les tomates en italien : Pomodori", lambda _: {}, FARMER, tomatoes_named_in_italian,
+           _product_secrets),
+    action("sentence", ActionVendorEarnings(), "vendor_earnings", lambda _: "combien j'ai gagné ce mois",
+           lambda _: {}, FARMER, order_listed, _order_secrets, writes=False),
     # --- a consumer's orders and basket (dialogues/actions/orders.py, shopping.py, checkout_steps.py) ---
     action("by-number", ActionOrderStatus(), "order_status", lambda w: f"où en est la commande {w.order} ?", _number,
            CONSUMER, order_status_shown, _status_secrets, writes=False),

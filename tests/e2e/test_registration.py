@@ -73,14 +73,14 @@ def admin_of(stack: Stack) -> str:
 
 # The applicant's words in each language: how they start, and their answers.
 SCRIPTS = {
-    "fr": ("Je suis productrice et je voudrais vendre mes légumes chez vous", "Ferme du Chêne",
+    "fr": ("Je suis productrice et je voudrais vendre chez vous", "Ferme du Chêne",
            "CHE-109.322.551", "Route de Chancy 12, 1213 Onex", "légumes et fromages",
            "Légumes de saison cultivés sans pesticides à Onex."),
     "de": ("/register", "Hof zur Linde", "CHE-116.281.710", "Dorfstrasse 3, 1233 Bernex", "Gemüse und Eier",
            "Gemüse und Eier vom Familienbetrieb in Bernex."),
     "it": ("Sono un produttore di miele e vorrei vendere qui", "Apicoltura Rossi", "nessuno",
            "Chemin du Rucher 7, 1255 Veyrier", "miele", "Miele di fiori e di bosco dalle nostre arnie."),
-    "en": ("We're a small grocery shop and want to sell with you", "Corner Grocery", "CHE-105.909.036",
+    "en": ("I have a shop and would like to sell with you", "Corner Grocery", "CHE-105.909.036",
            "Rue du Marché 20, 1204 Genève", "grocery and wine", "A neighbourhood grocery with local produce."),
 }  # fmt: skip
 
@@ -115,7 +115,7 @@ def test_a_business_applies_by_chat_and_an_admin_approves_by_button(stack: Stack
     summary = chat.say(applicant, description, lang)
     assert name in summary and "CH93 0076 2011 6238 5295 7" in summary and "20 %" in summary
     done = chat.press(applicant, chat.button(t("button.registration.accept")), lang)
-    assert done.startswith(t("reply.registration.submitted", number="")[:12])
+    assert done.startswith(t("reply.registration.submitted", number="", name="")[:12])
 
     with stack.db.uow() as uow:
         application = uow.session.scalar(

@@ -47,6 +47,7 @@ QUOTING_LOGGERS: dict[str, int] = {
     "telegram.ext.Application": logging.DEBUG,
     "nio.events": logging.CRITICAL,  # matrix-nio: an event failing its schema is quoted whole
     "nio.responses": logging.CRITICAL,
+    "nio.crypto": logging.CRITICAL,  # end-to-end encryption: people's user and device ids, room ids
 }
 # Rasa's structured log fields that only name what happened.
 STRUCTLOG_KEYS = frozenset({"event", "event_key", "event_info", "level", "timestamp", "logger"})

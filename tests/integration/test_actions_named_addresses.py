@@ -142,6 +142,11 @@ def test_delete_an_address_by_its_name(app: App) -> None:
     done = run(ActionDeleteAddress(), tracker("oublie mon adresse du travail", "delete_address"))
     assert done.text == "Adresse supprimée : Boulevard Carl-Vogt 101, 1205 Genève."
     assert saved_of(app) == [("home", "Rue de Carouge 50", "1205")]
+    # NLU may take « supprime l'adresse chez maman » for naming (a name is in it): it deletes all the same.
+    keep(app, "Boulevard Carl-Vogt 101", label="chez maman")
+    deleted = name("supprime l'adresse chez maman")
+    assert deleted.text == "Adresse supprimée : Boulevard Carl-Vogt 101, 1205 Genève."
+    assert saved_of(app) == [("home", "Rue de Carouge 50", "1205")]
 
 
 # --- chosen by name in checkout ---------------------------------------------------------------------------

@@ -82,6 +82,11 @@ NAME_MARKER = re.compile(
 # Words left out of the start and end of a name given (« comme le bureau », « in Ferienhaus um »).
 LEADING = wordset("le la les l un une mon ma mes my the a an den die der das dem mein meine il lo i mio mia")
 TRAILING = wordset("um please svp stp bitte merci grazie")
+# Verbs that delete, whatever intent NLU gave the sentence (« supprime l'adresse chez maman » is no naming).
+DELETE_WORDS = wordset("""
+    supprime supprimer supprimez efface effacer effacez enleve oublie delete remove forget erase losche loschen
+    loeschen entferne vergiss cancella elimina dimentica rimuovi
+""")
 NO_NAME = "-"  # the address_label of the « Pas de nom » button
 ZONE_LOCALITIES = 6  # localities named when an address is refused: the zones' first ones, by postal code
 LIST_LIMIT = 10  # every saved address fits (address_book.MAX_ADDRESSES)
@@ -407,6 +412,8 @@ class ActionNameAddress(MarketplaceAction):
     def handle(self, turn: Turn) -> list[EventType]:
         reply = turn.reply
         pressed, label = turn.entity("address_id"), turn.entity("address_label")
+        if pressed is None and DELETE_WORDS & set(fold(turn.text).split()):  # « supprime l'adresse chez maman »
+            return ActionDeleteAddress().handle(turn)  # NLU may take a name in it for naming: never rename then
         if pressed is not None:
             target = get_address(turn.uow, turn.person, int(pressed) if pressed.isdigit() else -1)
         else:

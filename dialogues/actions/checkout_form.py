@@ -312,9 +312,9 @@ class ValidateCheckoutForm(FormValidationAction):
             return {"delivery_address": {"change": True}}
         draft = AddressDraft.of(tracker.get_slot("address_draft"))
         if requested in ("delivery_mode", "delivery_address") and (draft is None or not draft.started):
-            # « livre au travail », « à la maison »; at the mode's question only an address so named (there
-            # « livraison à domicile » may just mean home delivery)
-            named = await self._named(tracker, typed, unknown=requested == "delivery_address")
+            # « livre au travail », « à la maison »; at the mode's question « livraison à domicile », "home
+            # delivery", « Lieferung nach Hause » name the mode, not the address called home
+            named = await self._named(tracker, typed, asked=requested == "delivery_address")
             if named:
                 return {"delivery_address": named}
         if requested == "delivery_mode" and tracker.get_slot("delivery_mode") == "delivery":
@@ -332,18 +332,21 @@ class ValidateCheckoutForm(FormValidationAction):
         return {}
 
     @staticmethod
-    async def _named(tracker: Tracker, typed: str, *, unknown: bool) -> dict[str, str] | None:
+    async def _named(tracker: Tracker, typed: str, *, asked: bool) -> dict[str, str] | None:
         """A message that is only the name of an address: {"saved": id} for one of the person's own, {"unknown":
-        "work"} for « au travail » when none is called so; None for anything else (an address, a question)."""
+        "work"} for « au travail » when none is called so; None for anything else (an address, a question).
+        Unless the address was `asked`, the words for home and an address name nobody gave count for nothing."""
         if not typed or not label_words(typed) or len(typed.split()) > 6:
             return None
 
         def find(_app: App, uow: UnitOfWork, person: Person, _lang: str) -> dict[str, str] | None:
+            meant = label_meant(typed)
+            if not asked and meant == "home":
+                return None
             saved = saved_named(typed, list_addresses(uow, person))
             if saved is not None:
                 return {"saved": str(saved.id)}
-            meant = label_meant(typed) if unknown else None
-            return {"unknown": meant} if meant else None
+            return {"unknown": meant} if meant and asked else None
 
         return await asyncio.to_thread(in_core, tracker, find)
 

@@ -242,10 +242,10 @@ class ActionSubmitOrder(MarketplaceAction):
         reply = turn.reply
         reply.say("reply.checkout.placed", number=placed.number, total=reply.chf(placed.total))
         reply.say("reply.checkout.next_steps")
-        if address is not None:  # a new address: « Domicile », « Travail » or no name?
-            offer_to_name(turn, known)
         for document in placed.documents:
             render_payment_document(reply, document, turn.app.settings.local_currency.name)
+        if address is not None:  # a new address: « Domicile », « Travail » or no name? (after what to pay)
+            offer_to_name(turn, known)
         return reset
 
     def on_error(self, error: MarketplaceError) -> list[EventType]:

@@ -105,7 +105,8 @@ def test_addresses_listed_and_deleted_by_chat(stack, french):
         save_address(uow, me, DeliveryAddress("Boulevard Carl-Vogt 101", "1205", "Genève"), "work")
         uow.commit()
     listed = french.say("mes adresses").splitlines()
-    assert listed[0] == "Vos adresses de livraison :" and len(listed) == 3
+    assert listed[0] == "Vos adresses de livraison :" and len(listed) == 4  # then how to name one
+    assert listed[3] == translate("reply.addresses.name_hint", "fr")
     assert french.say("supprime l'adresse 2") == "Adresse supprimée : Rue de Carouge 50, 1205 Genève."
     with stack.db.uow() as uow:
         assert [a.label for a in list_addresses(uow, person_for_chat(uow, french.sender))] == ["work"]

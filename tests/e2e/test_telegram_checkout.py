@@ -60,7 +60,7 @@ def test_a_home_delivery_checkout_with_location_and_phone_shared_on_telegram(sta
     asked = buyer.press("Livraison à domicile", expect="quelle adresse")  # with the share keyboard
     assert texts(asked) == [translate("reply.checkout.ask_address", "fr")]
     assert until(lambda: fake.reply_keyboard(buyer.id)) == [
-        [{"text": translate("share.location", "fr"), "request_location": True}]
+        {"text": translate("share.location", "fr"), "request_location": True}
     ]
 
     # "Share my location": the update carries a `location`; the street is still asked, for the courier.
@@ -72,7 +72,7 @@ def test_a_home_delivery_checkout_with_location_and_phone_shared_on_telegram(sta
     assert texts(noted)[0].startswith("📍 Adresse notée : Rue de Carouge 50, 1205 Genève")
     buyer.press("Ana", expect="bouton en bas")  # the phone question (its inline button), then the keyboard's prompt
     assert until(lambda: fake.reply_keyboard(buyer.id)) == [
-        [{"text": translate("share.contact", "fr"), "request_contact": True}]
+        {"text": translate("share.contact", "fr"), "request_contact": True}
     ]
 
     # A contact card of somebody else is refused, and nothing of it reaches Rasa; the own number is taken.

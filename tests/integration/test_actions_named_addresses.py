@@ -142,6 +142,11 @@ def test_delete_an_address_by_its_name(app: App) -> None:
     done = run(ActionDeleteAddress(), tracker("oublie mon adresse du travail", "delete_address"))
     assert done.text == "Adresse supprimée : Boulevard Carl-Vogt 101, 1205 Genève."
     assert saved_of(app) == [("home", "Rue de Carouge 50", "1205")]
+    # NLU may take « supprime l'adresse chez maman » for naming (a name is in it): it deletes all the same.
+    keep(app, "Boulevard Carl-Vogt 101", label="chez maman")
+    deleted = name("supprime l'adresse chez maman")
+    assert deleted.text == "Adresse supprimée : Boulevard Carl-Vogt 101, 1205 Genève."
+    assert saved_of(app) == [("home", "Rue de Carouge 50", "1205")]
 
 
 # --- chosen by name in checkout ---------------------------------------------------------------------------
@@ -172,6 +177,11 @@ def test_an_own_name_and_the_mode_question(app: App) -> None:
     assert own.slots["delivery_address"] == VOGT
     at_mode = form("delivery_mode", "livraison chez maman", "choose_delivery")
     assert at_mode.slots["delivery_mode"] == "delivery" and at_mode.slots["delivery_address"] == VOGT
+    keep(app, "Rue de Carouge 50", label="home")  # « livraison à domicile » is the mode, still not that address:
+    for typed, lang in [("livraison à domicile", "fr"), ("Lieferung nach Hause", "de"), ("home delivery", "en"),
+                        ("consegna a domicilio", "it")]:  # fmt: skip
+        mode = form("delivery_mode", typed, "choose_delivery", lang=lang)
+        assert mode.slots["delivery_mode"] == "delivery" and "delivery_address" not in mode.slots, typed
 
 
 @pytest.mark.usefixtures("basket")

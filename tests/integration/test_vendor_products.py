@@ -445,3 +445,14 @@ def test_a_matrix_image_with_a_caption_becomes_that_products_picture_and_a_big_o
 def test_a_month_that_is_no_month_gets_the_commands_usage(app: App) -> None:
     replies = Commands(app).handle(Incoming(FARMER, "/earnings novembre", "fr"))
     assert replies[0].text == "Écrivez /earnings pour le mois en cours, ou /earnings 2026-10 pour un autre mois."
+
+
+def test_a_search_the_model_does_not_understand_finds_a_product_created_minutes_ago() -> None:
+    from dialogues.actions import ActionFallback
+
+    press(propose("nouveau produit : confiture de rhubarbe, 370 g, 8.50, 20 pots, bio")[1][0][1])
+    said = tracker("je cherche de la confiture de rhubarbe", "nlu_fallback", sender=CONSUMER)
+    done = run(ActionFallback(), said)
+    assert "confiture de rhubarbe" in done.text and not done.text.startswith("Désolé")
+    nonsense = run(ActionFallback(), tracker("blorp wibble", "nlu_fallback", sender=CONSUMER))
+    assert nonsense.text.startswith("Désolé, je n'ai pas compris.")

@@ -456,3 +456,15 @@ def test_a_search_the_model_does_not_understand_finds_a_product_created_minutes_
     assert "confiture de rhubarbe" in done.text and not done.text.startswith("Désolé")
     nonsense = run(ActionFallback(), tracker("blorp wibble", "nlu_fallback", sender=CONSUMER))
     assert nonsense.text.startswith("Désolé, je n'ai pas compris.")
+
+
+def test_the_category_follows_the_head_noun_of_similar_products(app: App) -> None:
+    from tests.conftest import make_product
+    from work.products import guess_category
+
+    with app.db.uow() as uow:
+        make_product(uow, "cave-test", "KOM", "Kombucha au sureau", "4.50", category="drinks")
+        make_product(uow, "cave-test", "CON", "Confiture d'abricots", "6.90", category="grocery")
+        assert guess_category(uow, "confiture de sureau", False, "fr") == "grocery"
+        assert guess_category(uow, "sirop de sureau", False, "fr") == "drinks"
+        assert guess_category(uow, "atelier vélo", True, "fr") == "workshops"

@@ -63,6 +63,13 @@ run: model
 	$(BIN)/python admin_cli.py rasa secrets
 	$(BIN)/python -m bot --servers
 
+# The scheduled catalog syncs without the bot process (the bot runs them itself): a cron line such as
+#   */15 * * * * cd /srv/smartketplace && make sync
+# syncs every source whose `--every` says it is time; outcomes show in `admin_cli.py source list`.
+.PHONY: sync
+sync: install
+	$(BIN)/python admin_cli.py source sync --due
+
 # A real Synapse homeserver for the Matrix end-to-end tests, in its own virtualenv (cached outside the checkout).
 synapse-install: install
 	$(BIN)/python -m tests.support.synapse install
@@ -98,6 +105,7 @@ bench: model
 	$(BIN)/python -m bench.resolve
 	$(BIN)/python -m bench.dialogue
 	$(BIN)/python -m bench.channels
+	$(BIN)/python -m bench.sync
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from admin import database, delivery, dialogue, keys, orders, outbox, payments, privacy, products, reports, vendors
+from admin import sources as catalog_sources
 from admin.context import AdminContext, default_language
 
 cli = typer.Typer(help="Run a SmartketPlace chat marketplace.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -47,6 +48,8 @@ for name, group in [
     ("keys", keys.app),
     ("privacy", privacy.app),
     ("report", reports.report_app),
+    ("source", catalog_sources.app),
+    ("catalog", catalog_sources.catalog_app),
 ]:
     cli.add_typer(group, name=name)
 

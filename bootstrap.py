@@ -36,4 +36,4 @@ def build_app(config: str | Path | None = None, *, schema: str | None = None) ->
     keys = KeyStore(settings.data_dir, create=settings.demo)
     db = Database(settings.database_url, schema=schema)
     bind_keys(db.engine, keys)
-    return App(settings=settings, db=db, search=CatalogSearch(settings.default_language), keys=keys)
+    return App(settings=settings, db=db, search=CatalogSearch(settings.default_language, settings.taxonomy), keys=keys)

@@ -21,8 +21,9 @@ def nlu_export(ctx: typer.Context) -> None:
     """Write dialogues/data/catalog.yml (lookup tables of products, vendors, categories, labels)."""
     from dialogues.nlu_export import export
 
-    with admin(ctx).unit_of_work() as uow:
-        path = export(uow)
+    state = admin(ctx)
+    with state.unit_of_work() as uow:
+        path = export(uow, taxonomy=state.settings.taxonomy)
     console.print(f"NLU catalog data written to {path}.")
 
 

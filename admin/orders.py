@@ -126,3 +126,33 @@ def order_status(
         order = change_status(uow, None, number, new, vendor)
         uow.commit()
         console.print(f"Order {order.number}: {state.translate(f'status.{order.status}')}")
+
+
+@app.command("export")
+def order_export(
+    ctx: typer.Context,
+    vendor: Annotated[str, typer.Option(help="The vendor whose orders are exported (its part of each order only).")],
+    format: Annotated[str, typer.Option("--format", help="dfc: DFC Order/OrderLine JSON-LD.")] = "dfc",
+    status: Annotated[
+        list[OrderStatus] | None, typer.Option(help="Only vendor orders in this status (repeatable).")
+    ] = None,
+    output: Annotated[str | None, typer.Option(help="Write to this file (default: standard output).")] = None,
+) -> None:
+    """A vendor's orders as DFC JSON-LD, for the vendor's own tools (README, "Catalog sync")."""
+    import json
+    import os
+    from pathlib import Path
+
+    from catalog.sources import public_base_url
+    from checkout.dfc_orders import export_vendor_orders
+
+    if format != "dfc":
+        raise typer.BadParameter("only dfc", param_hint="--format")
+    with admin(ctx).unit_of_work() as uow:
+        document = export_vendor_orders(uow, vendor, public_base_url(os.environ), statuses=status or None)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        console.print(f"Orders of {vendor} written to {output} (dfc).", markup=False)

@@ -35,7 +35,7 @@ def product_add(
     vendor: Annotated[str, typer.Option(help="Vendor slug.")],
     sku: Annotated[str, typer.Option()],
     name_fr: Annotated[str, typer.Option()],
-    category: Annotated[str, typer.Option()],
+    category: Annotated[str, typer.Option(help="A category slug, or any word the taxonomy maps onto one.")],
     unit: Annotated[str, typer.Option(help="piece, kg, l, hour or a pack such as '500 g'.")],
     price: Annotated[str, typer.Option(help="Price in CHF, VAT included.")],
     vat_class: Annotated[str, typer.Option(help="reduced or standard.")] = "reduced",
@@ -43,29 +43,32 @@ def product_add(
     name_de: Annotated[str, typer.Option()] = "",
     name_it: Annotated[str, typer.Option()] = "",
     name_en: Annotated[str, typer.Option()] = "",
-    labels: Annotated[str, typer.Option(help="Label slugs separated by ';'.")] = "",
+    labels: Annotated[str, typer.Option(help="Label slugs (or words) separated by ';'.")] = "",
     origin: Annotated[str, typer.Option(help="Place (N km).")] = "",
 ) -> None:
     """Add one product or service (or update it if the vendor already has this SKU)."""
     from catalog.csv_io import parse_origin
     from catalog.services import ProductDraft, parse_decimal, upsert_product
 
-    with admin(ctx).unit_of_work() as uow:
+    state = admin(ctx)
+    taxonomy = state.settings.taxonomy
+    with state.unit_of_work() as uow:
         place, km = parse_origin(origin)
         draft = ProductDraft(
             vendor=vendor,
             sku=sku,
             names={"fr": name_fr, "de": name_de, "it": name_it, "en": name_en},
-            category=category,
+            # Words the taxonomy knows ("Mehl", "fairtrade") become our slugs; others stay, and are refused below.
+            category=taxonomy.category_slug(category) or category,
             unit=unit,
             price_chf=parse_decimal(price, "price"),
             vat_class=vat_class,
             stock=parse_decimal(stock, "stock"),
-            labels=[s for s in labels.split(";") if s],
+            labels=[taxonomy.label_slug(s) or s for s in labels.split(";") if s],
             origin_place=place,
             origin_km=km,
         )
-        product, created = upsert_product(uow, draft)
+        product, created = upsert_product(uow, draft, taxonomy=taxonomy)
         uow.commit()
         console.print(f"Product #{product.id} {vendor}/{sku} {'created' if created else 'updated'}.")
 
@@ -100,7 +103,10 @@ def product_update(
         if photo is not None:
             changes["photo_url"] = photo
         media_dir = state.settings.media_dir  # a refused photo ends the command with MediaRefused's message
-        upsert_product(uow, replace(draft_of(product), **changes), source=product.source, media_dir=media_dir)
+        upsert_product(
+            uow, replace(draft_of(product), **changes), source=product.source, media_dir=media_dir,
+            taxonomy=state.settings.taxonomy,
+        )  # fmt: skip
         uow.commit()
     _show(state, ref)
 
@@ -116,7 +122,7 @@ def product_list(
 
     state = admin(ctx)
     with state.unit_of_work() as uow:
-        views = list_products(uow, state.lang, vendor)
+        views = list_products(uow, state.lang, vendor, state.settings.taxonomy)
     table = Table("id", "vendor/sku", "name", "unit", "price", "stock", "labels", title=f"Products ({len(views)})")
     for v in views:
         stock = format_quantity(v.stock) if v.available else "unavailable"
@@ -132,11 +138,12 @@ def _show(state: AdminContext, ref: str) -> None:
     from catalog.taxonomy import format_quantity
 
     with state.unit_of_work() as uow:
-        v = view_product(product_ref(uow, ref), state.lang)
+        v = view_product(product_ref(uow, ref), state.lang, state.settings.taxonomy)
     lines = [
         f"[bold]{v.name}[/bold]  —  {v.vendor_name} ({v.vendor_slug}/{v.sku}, #{v.id})",
         v.description,
-        f"{v.category_name} · {v.kind} · {state.chf(v.price.amount)} / {v.unit} · VAT {v.vat_class}",
+        f"{v.category_name or f'TO CLASSIFY (source word {v.classify_word!r}), offered to nobody'} · {v.kind}"
+        f" · {state.chf(v.price.amount)} / {v.unit} · VAT {v.vat_class}",
         f"Stock: {format_quantity(v.stock)}{'' if v.available else ' (unavailable)'}"
         f" · Léman accepted: {v.leman_share_pct} %",
         f"Labels: {', '.join(v.label_names) or '—'}",
@@ -169,7 +176,7 @@ def product_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(exis
     with state.unit_of_work() as uow, progress() as bar:
         task = bar.add_task(f"Importing {file.name}", total=None)
         report = import_file(
-            uow, file, media_dir=state.settings.media_dir,
+            uow, file, media_dir=state.settings.media_dir, taxonomy=state.settings.taxonomy,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )  # fmt: skip
         if not report.ok:
@@ -178,6 +185,53 @@ def product_import(ctx: typer.Context, file: Annotated[Path, typer.Argument(exis
             raise typer.Exit(1)
         uow.commit()
     console.print(f"{report.rows} rows: {report.created} created, {report.updated} updated.")
+    print_import_notes(report)
+
+
+def print_import_notes(report: ImportReport) -> None:
+    """What was imported but needs an admin: products to classify, label words left out."""
+    if report.to_classify:
+        table = Table("line", "vendor/sku", "source word", title=f"{len(report.to_classify)} product(s) to classify")
+        for item in report.to_classify:
+            table.add_row(str(item.line), f"{item.vendor}/{item.sku}", item.word or "—")
+        console.print(table)
+        console.print("Offered to nobody until classified: admin_cli.py product classify SKU --vendor SLUG CATEGORY")
+    for note in report.dropped_labels:
+        console.print(f"line {note.line}: label {note.word!r} matches none of ours; left out")
+
+
+@app.command("unclassified")
+def product_unclassified(
+    ctx: typer.Context, vendor: Annotated[str | None, typer.Option(help="Only this vendor's products.")] = None
+) -> None:
+    """Products imported with a category none of ours matched: offered to nobody until classified."""
+    from catalog.services import list_products
+
+    state = admin(ctx)
+    with state.unit_of_work() as uow:
+        views = list_products(uow, state.lang, vendor, state.settings.taxonomy, to_classify=True)
+    table = Table("id", "vendor/sku", "name", "source word", "unit", title=f"Products to classify ({len(views)})")
+    for v in views:
+        table.add_row(str(v.id), f"{v.vendor_slug}/{v.sku}", v.name, v.classify_word or "—", v.unit)
+    console.print(table)
+
+
+@app.command("classify")
+def product_classify(
+    ctx: typer.Context,
+    sku: Annotated[str, typer.Argument(help="The product's SKU.")],
+    category: Annotated[str, typer.Argument(help="A category slug, or any word the taxonomy maps onto one.")],
+    vendor: Annotated[str, typer.Option(help="Vendor slug.")],
+) -> None:
+    """Give a product its category; a product to classify is then offered to consumers."""
+    from catalog.services import classify_product
+
+    state = admin(ctx)
+    with state.unit_of_work() as uow:
+        product = classify_product(uow, vendor, sku, category, state.settings.taxonomy)
+        uow.commit()
+        slug = product.category
+    console.print(f"{vendor}/{sku} classified as {slug!r}.")
 
 
 @app.command("export")

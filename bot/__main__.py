@@ -17,10 +17,16 @@ MATRIX_ACCESS_TOKEN   or MATRIX_PASSWORD
 MATRIX_DEVICE_ID      keep it stable across restarts (default SMARTKETPLACE)
 MATRIX_ROOMS          comma-separated room ids the bot may join besides
                       direct chats
+SMARTKET_MATRIX_STORE_KEY  seals the bot's Matrix encryption keys; default:
+                      <data_dir>/secrets/matrix-store-key (created by the
+                      demo only); keep it, with MATRIX_DEVICE_ID
 RASA_URL              default http://127.0.0.1:5005
 SMARTKET_CHANNEL_SECRET  the secret Rasa's REST channel asks of every
                       message; default: <data_dir>/secrets/channel-secret
                       (`admin_cli.py rasa secrets` creates it)
+CATALOG_HTTP_PORT     e.g. 8090: publish the catalog read-only (DFC, schema.org
+                      JSON-LD) on CATALOG_HTTP_LISTEN (127.0.0.1) at that port
+CATALOG_PUBLIC_URL    its public URL behind your proxy (the documents' @ids)
 """
 
 from __future__ import annotations
@@ -38,14 +44,15 @@ from typing import Annotated, Any
 import typer
 
 from bootstrap import App, build_app
+from bot.catalog_http import catalog_services
 from bot.channel import Channel, ChannelConfigError
 from bot.commands import Commands
 from bot.dispatcher import OutboxDispatcher
 from bot.payment_jobs import LemanWebhook, PaymentJobs, RetentionJob
 from bot.rasa_client import DEFAULT_URL, AsyncRasaClient
 from bot.router import Router
-from marketplace import migrate
-from marketplace.secrets import CHANNEL, MissingSecret, load_secret
+from marketplace import log_privacy, migrate
+from marketplace.secrets import CHANNEL, MissingSecret, load_secret, secrets_dir
 
 log = logging.getLogger("bot")
 
@@ -153,7 +160,10 @@ def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = No
         )
     if env.get("MATRIX_HOMESERVER") and env.get("MATRIX_USER_ID"):
         from bot.matrix_bot import MatrixChannel
+        from bot.matrix_crypto import crypto_store
 
+        # End-to-end encryption needs the store's key: a production bot without it stops here (MissingSecret).
+        store = crypto_store(app.settings.data_dir, env, create=app.settings.demo)
         process.channels.append(
             MatrixChannel(
                 env["MATRIX_HOMESERVER"],
@@ -166,9 +176,11 @@ def build_process(app: App, env: Mapping[str, str], *, rasa_url: str | None = No
                 allowed_rooms=tuple(r.strip() for r in env.get("MATRIX_ROOMS", "").split(",") if r.strip()),
                 default_language=app.settings.default_language,
                 media=media,
+                store=store,
             )
         )
     process.services.append(RetentionJob(app))  # personal data past its retention ([privacy])
+    process.services += catalog_services(app, env)  # published catalog, scheduled source syncs (bot/catalog_http)
     payments = app.settings.payments
     if payments is not None:
         process.jobs = PaymentJobs(app, interval=float(env.get("PAYMENT_JOBS_INTERVAL", "300")))
@@ -184,6 +196,7 @@ async def serve(env: Mapping[str, str], with_servers: bool = False) -> int:
     except MissingSecret as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    log_privacy.add_secrets(log_privacy.secret_values({}, secrets_dir(app.settings.data_dir)))  # files: known now
     try:
         process = build_process(app, env)
     except MissingSecret as exc:
@@ -241,8 +254,8 @@ def run(
     """Start the chat channels configured by the environment (Telegram, Matrix) and the outbox.
 
     Without --servers, talks to a Rasa server already running at RASA_URL."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Before anything logs: no message text, personal data or secret in the log (marketplace/log_privacy.py).
+    log_privacy.install(log_privacy.secret_values(os.environ), level=logging.INFO)
     raise typer.Exit(asyncio.run(serve(os.environ, with_servers=servers)))
 
 

@@ -8,8 +8,13 @@
 - Images are uploaded and sent as `m.image`, documents (QR-bill PDFs) as `m.file`.
 - A shared location (`m.location`, its `geo:` URI) goes to Rasa as the same payload as on Telegram
   (bot/sharing.py); Matrix has no "share my location" button, so a question that offers it gets a hint line.
-- Encrypted rooms get a notice that encryption is not supported yet (no maintained pure-Python crypto store
-  to rely on here).
+- Encrypted rooms (Element's direct chats are encrypted by default) work with matrix-nio's own end-to-end
+  encryption: the crypto store, its key and the trust given to devices are in bot/matrix_crypto.py. Keys are
+  uploaded at start, the people's devices queried and judged after every sync, answers encrypted, images and
+  QR-bills uploaded as encrypted attachments. A message that cannot be decrypted (its key never came) gets a
+  key request, a few seconds for the key to arrive, then a short notice asking to send it again.
+- The room a person talks in is written to the database at each message, never kept in memory: after an
+  erasure (/forget) nothing here still links the person to their room, and their next message records it anew.
 """
 
 from __future__ import annotations
@@ -26,27 +31,37 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import vodozemac
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    EncryptionError,
     InviteMemberEvent,
+    KeysUploadResponse,
+    LocalProtocolError,
     LoginResponse,
     MatrixRoom,
+    MegolmEvent,
     MemoryDownloadResponse,
+    OlmUnverifiedDeviceError,
     RoomCreateResponse,
     RoomMessageImage,
     RoomMessageText,
     RoomMessageUnknown,
     RoomSendResponse,
+    SendRetryError,
     SyncResponse,
     UploadResponse,
+    WhoamiResponse,
 )
 from nio.api import RoomPreset
+from nio.store import SqliteStore
 
 from bot.channel import ChannelConfigError
 from bot.commands import Incoming
 from bot.cursors import read_cursor, save_cursor
 from bot.dispatcher import PermanentSendError, TemporarySendError
+from bot.matrix_crypto import STORE_KEY, CryptoStore, TofuClient, trust_known_devices
 from bot.photos import receive_photo
 from bot.rasa_client import BotMessage, Button
 from bot.router import Router
@@ -65,6 +80,12 @@ CHOICES_TTL = 3600.0
 MAX_CHOICE_ROOMS = 10_000  # rooms whose last list is remembered (the least recently offered are forgotten)
 # Characters of one message body: Synapse refuses events over 64 KiB, and a character takes up to 6 bytes of JSON.
 MAX_BODY = 8_000
+# An undecryptable message waits this long for its key (it usually comes in the same sync, sometimes just after)
+# before the person is asked to send it again; at most this many wait at once, the others are asked at once.
+KEY_WAIT = 5.0
+MAX_WAITING = 1_000
+# A room the bot just opened is usable for encrypted sends once a sync has shown it; this long at most.
+NEW_ROOM_WAIT = 10.0
 
 
 def _words(text: str) -> str:
@@ -164,6 +185,7 @@ class MatrixChannel:
         default_language: str = "fr",
         clock: Callable[[], float] = time.monotonic,
         media: MediaPolicy | None = None,
+        store: CryptoStore | None = None,
     ) -> None:
         self.router = router
         self.media = media or MediaPolicy()  # which photos and files may be sent: https URLs only by default
@@ -171,16 +193,30 @@ class MatrixChannel:
         self.password = password
         self.allowed_rooms = set(allowed_rooms)
         self.default_language = default_language
-        config = AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False, request_timeout=60)
-        self.client = AsyncClient(homeserver, user_id, device_id=device_id, config=config)
+        self.clock = clock
+        # Without a store the channel knows plain rooms only (the tests of rendering, with a fake client); the bot
+        # process always gives one (bot/__main__.py refuses to start without its key).
+        self.store = store
+        if store is not None:
+            # The sync position stays in our database (bot/cursors.py): nio's copy would be a second truth.
+            config = AsyncClientConfig(
+                encryption_enabled=True, store=SqliteStore, pickle_key=store.key, store_sync_tokens=False,
+                request_timeout=60,
+            )  # fmt: skip
+            self.client: AsyncClient = TofuClient(
+                homeserver, user_id, device_id=device_id, store_path=str(store.path), config=config
+            )
+        else:
+            config = AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False, request_timeout=60)
+            self.client = AsyncClient(homeserver, user_id, device_id=device_id, config=config)
         if access_token:
             self.client.access_token = access_token
             self.client.user_id = user_id
         self.cursor_name = f"matrix:{user_id}"
         self._token = ""
         self.choices = NumberedChoices(clock=clock)
-        self._known_rooms: dict[str, str] = {}  # person's address -> room we last talked in
-        self._warned_encrypted: set[str] = set()
+        # Messages waiting for their key: event id -> (room, event, when to give up); bounded by MAX_WAITING.
+        self._waiting: OrderedDict[str, tuple[str, MegolmEvent, float]] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -191,12 +227,21 @@ class MatrixChannel:
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.store is not None:
+            await asyncio.to_thread(self.store.prepare)
+            if not self.client.access_token:  # the password login keeps the configured device id
+                self._open_store(self.client.device_id or "")
         if not self.client.access_token:
+            # nio logs in as the configured device id, and then opens that device's crypto store.
             response = await self.client.login(self.password, device_name="SmartketPlace bot")
             if not isinstance(response, LoginResponse):
                 if getattr(response, "status_code", "") == "M_FORBIDDEN":
                     raise ChannelConfigError(f"Matrix refused the login of {self.user_id}: {response}")
                 raise ConnectionError(f"Matrix login failed for {self.user_id}: {response}")
+        elif self.store is not None and self.client.olm is None:
+            await self._restore_login()
+        if self.store is not None:
+            await self._upload_keys()
         self._token = await asyncio.to_thread(self._load_cursor)
         if not self._token:
             # First start ever: take the current position and ignore all history before it.
@@ -209,6 +254,50 @@ class MatrixChannel:
             await asyncio.to_thread(self._save_cursor, self._token)
         log.info("Matrix connected as %s on %s", self.user_id, self.client.homeserver)
         self._task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
+
+    async def _restore_login(self) -> None:
+        """With an access token: the device it belongs to (keys are per device), then that device's store."""
+        whoami = await self.client.whoami()
+        if not isinstance(whoami, WhoamiResponse):
+            if getattr(whoami, "status_code", "") == "M_UNKNOWN_TOKEN":
+                raise ChannelConfigError(f"Matrix refused the access token of {self.user_id}")
+            raise ConnectionError(f"Matrix whoami failed for {self.user_id}: {whoami}")
+        device_id = whoami.device_id or self.client.device_id or ""
+        if device_id != self.client.device_id:
+            log.warning("MATRIX_DEVICE_ID differs from the access token's device; using the token's (%s)", device_id)
+        self._open_store(device_id)
+        self.client.restore_login(self.user_id, device_id, self.client.access_token)
+
+    def _open_store(self, device_id: str) -> None:
+        """Open the device's crypto store (creating its account the first time) before talking to anyone, so
+        that a wrong key is a configuration error, said once, not a connection retried forever."""
+        self.client.user_id = self.client.user_id or self.client.user
+        self.client.device_id = device_id
+        try:
+            self.client.load_store()
+        except (vodozemac.PickleException, vodozemac.LibolmPickleException, ImportError) as exc:
+            raise ChannelConfigError(
+                f"the Matrix crypto store in {self.store.path if self.store else '?'} cannot be opened with this "
+                f"{STORE_KEY.env}: it was sealed with another key (restore that key, or start a new MATRIX_DEVICE_ID)"
+            ) from exc
+
+    async def _upload_keys(self) -> None:
+        """Publish the device's keys if the homeserver does not have them yet (first start, or one-time keys
+        running low); a restart with the same store publishes nothing new."""
+        if self.client.olm is None:
+            raise ChannelConfigError(f"the Matrix crypto store of {self.user_id} could not be opened")
+        trust_known_devices(self.client, [user_id for user_id, _ in self.client.device_store.items()])
+        if not self.client.should_upload_keys:
+            return
+        uploaded = await self.client.keys_upload()
+        if isinstance(uploaded, KeysUploadResponse):
+            return
+        if getattr(uploaded, "status_code", "") in ("M_UNKNOWN", "M_INVALID_PARAM", "M_BAD_JSON"):
+            raise ChannelConfigError(
+                f"Matrix refused the encryption keys of device {self.client.device_id} ({uploaded}): its crypto "
+                "store was probably lost or replaced; set a new MATRIX_DEVICE_ID"
+            )
+        raise ConnectionError(f"Matrix key upload failed: {uploaded}")
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -228,23 +317,61 @@ class MatrixChannel:
 
     async def _sync_loop(self) -> None:
         delay = 1.0
+        # The first sync of a process asks for the full state: which rooms exist and which are encrypted, so that
+        # nothing goes out unencrypted to an encrypted room the process has not heard of yet.
+        full_state = True
         while not self._stopping.is_set():
             try:
-                response = await self.client.sync(timeout=SYNC_TIMEOUT_MS, since=self._token)
+                response = await self.client.sync(
+                    timeout=self._sync_timeout_ms(), since=self._token, full_state=full_state or None
+                )
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 response = exc
+            except Exception as exc:  # nio failing on one batch (a malformed event, a crypto error) must not stop us
+                log.error("Matrix sync batch could not be read (%s); skipping it", type(exc).__name__)  # no content
+                response = exc
+                if self.client.next_batch and self.client.next_batch != self._token:  # past it, not stuck on it
+                    self._token = self.client.next_batch
             if not isinstance(response, SyncResponse):
                 log.warning("Matrix sync failed (%s); retrying in %.0f s", response, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
                 continue
-            delay = 1.0
+            delay, full_state = 1.0, False
+            # nio has stored the room keys this sync brought before we move past it.
             self._token = response.next_batch
             await asyncio.to_thread(self._save_cursor, self._token)
             try:
+                await self._keep_keys()
                 await self._handle(response)
+                await self._retry_waiting()
             except Exception:  # one bad event must not stop the bot
                 log.exception("Matrix batch handling failed")
+
+    def _sync_timeout_ms(self) -> int:
+        """Long polling, shorter while a message waits for its key (so the notice is not late)."""
+        if not self._waiting:
+            return SYNC_TIMEOUT_MS
+        first_deadline = min(deadline for _, _, deadline in self._waiting.values())
+        return max(0, min(SYNC_TIMEOUT_MS, int((first_deadline - self.clock()) * 1000)))
+
+    async def _keep_keys(self) -> None:
+        """What nio's sync_forever does between syncs: publish one-time keys when they run low, query the devices
+        of people in encrypted rooms (judged by TofuClient), open Olm sessions where needed, send queued
+        to-device messages."""
+        if self.store is None:
+            return
+        try:
+            if self.client.should_upload_keys:
+                await self.client.keys_upload()
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            if self.client.should_claim_keys:
+                await self.client.keys_claim(self.client.get_users_for_key_claiming())
+            if self.client.outgoing_to_device_messages:
+                await self.client.send_to_device_messages()
+        except (aiohttp.ClientError, TimeoutError, OSError, LocalProtocolError) as exc:
+            log.warning("Matrix key maintenance failed (%s); trying again after the next sync", type(exc).__name__)
 
     # --- incoming ------------------------------------------------------------------------------
 
@@ -280,34 +407,62 @@ class MatrixChannel:
             await asyncio.to_thread(self._remember_room, address, room_id)
 
     def _remember_room(self, address: str, room_id: str) -> None:
-        if self._known_rooms.get(address) == room_id:
-            return
+        """Note the person's room in the database, at every message: a copy in memory would outlive an erasure
+        (/forget here, or by an admin in another process) and then never write the room again."""
         with self.db.uow() as uow:
             person_for_chat(uow, address, self.default_language)
             remember_reply_to(uow, address, room_id)
             uow.commit()
-        self._known_rooms[address] = room_id
 
     async def _on_room_events(self, room_id: str, events: list[Any]) -> None:
         room = self.client.rooms.get(room_id)
-        for event in events:
-            encrypted = event.source.get("type") == "m.room.encrypted" if hasattr(event, "source") else False
-            if encrypted or (room is not None and room.encrypted):
-                await self._warn_encrypted(room_id)
-                continue
+        for event in events:  # in an encrypted room nio has already decrypted what it could
             if isinstance(event, RoomMessageText):
                 await self._on_text(room_id, room, event)
             elif isinstance(event, RoomMessageUnknown) and event.msgtype == "m.location":  # nio has no class for it
                 await self._on_location(room_id, room, event)
             elif isinstance(event, RoomMessageImage):
                 await self._on_image(room_id, event)
+            elif isinstance(event, MegolmEvent):
+                await self._on_undecryptable(room_id, event)
 
-    async def _warn_encrypted(self, room_id: str) -> None:
-        if room_id in self._warned_encrypted:
+    async def _on_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        """A message whose key we do not have: ask for the key, and give it a few seconds to arrive
+        (`_retry_waiting`) before asking the person to send the message again."""
+        if self.store is not None:
+            try:
+                await self.client.request_room_key(event)
+            except LocalProtocolError:
+                pass  # already asked for this session's key
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning("Matrix room key request failed (%s)", type(exc).__name__)
+        if self.store is None or len(self._waiting) >= MAX_WAITING:
+            await self._tell_undecryptable(room_id, event)
             return
-        self._warned_encrypted.add(room_id)
-        text = translate("bot.matrix.encrypted", self.default_language)
-        await self._send_content(room_id, {"msgtype": "m.notice", "body": text}, txn_id(room_id, "encrypted"))
+        self._waiting[event.event_id] = (room_id, event, self.clock() + KEY_WAIT)
+
+    async def _retry_waiting(self) -> None:
+        """After each sync: the waiting messages whose key came are handled as if they had just arrived; those
+        past their wait get the notice."""
+        now = self.clock()
+        for event_id, (room_id, event, deadline) in list(self._waiting.items()):
+            try:
+                decrypted = self.client.decrypt_event(event)
+            except (EncryptionError, LocalProtocolError):
+                decrypted = None
+            if decrypted is not None and not isinstance(decrypted, MegolmEvent):
+                del self._waiting[event_id]
+                await self._on_room_events(room_id, [decrypted])
+            elif now >= deadline:
+                del self._waiting[event_id]
+                await self._tell_undecryptable(room_id, event)
+
+    async def _tell_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        log.info("a Matrix message could not be decrypted; the sender is asked to send it again")
+        incoming = Incoming(f"matrix:{event.sender}", "", self.default_language, "", room_id)
+        text = translate("bot.matrix.undecryptable", await self.router.language(incoming))
+        content = {"msgtype": "m.notice", "body": text}
+        await self._send_content(room_id, content, txn_id(event.event_id, "undecryptable"))
 
     async def _on_text(self, room_id: str, room: MatrixRoom | None, event: RoomMessageText) -> None:
         address = f"matrix:{event.sender}"
@@ -381,8 +536,33 @@ class MatrixChannel:
                 await self._send_content(room_id, {"msgtype": "m.text", "body": body}, tx)
         self.choices.offer(room_id, offered)
 
+    def _encrypted(self, room_id: str) -> bool:
+        """Whether the room is encrypted, as nio knows it (its store keeps the list across restarts)."""
+        if self.store is None:
+            return False
+        room = self.client.rooms.get(room_id)
+        return room_id in self.client.encrypted_rooms or bool(room is not None and room.encrypted)
+
+    async def _room_send(self, room_id: str, content: dict[str, Any], tx: str) -> Any:
+        """nio's room_send, which encrypts for an encrypted room (sharing the room key with the devices judged
+        trustworthy: see bot/matrix_crypto.py)."""
+        if self.store is None:
+            return await self.client.room_send(room_id, "m.room.message", content, tx_id=tx)
+        try:
+            try:
+                return await self.client.room_send(room_id, "m.room.message", content, tx_id=tx)
+            except OlmUnverifiedDeviceError:
+                # A device nio stored without our judging it (a query answered while we were not looking):
+                # judge the room's devices now, once, and send again.
+                room = self.client.rooms.get(room_id)
+                trust_known_devices(self.client, list(room.users) if room is not None else [])
+                return await self.client.room_send(room_id, "m.room.message", content, tx_id=tx)
+        except (LocalProtocolError, SendRetryError, OlmUnverifiedDeviceError) as exc:
+            # e.g. a room this process has not synced yet: the outbox tries again later
+            raise TemporarySendError(f"Matrix could not send yet: {type(exc).__name__}") from exc
+
     async def _send_content(self, room_id: str, content: dict[str, Any], tx: str) -> str:
-        response = await self.client.room_send(room_id, "m.room.message", content, tx_id=tx)
+        response = await self._room_send(room_id, content, tx)
         if isinstance(response, RoomSendResponse):
             return response.event_id
         status = getattr(response, "status_code", "") or ""
@@ -414,16 +594,21 @@ class MatrixChannel:
             return
         name = Path(source.split("?", 1)[0]).name or ("image.png" if image else "file")
         mime = mime or mimetypes.guess_type(name)[0] or "application/octet-stream"
-        uploaded, _ = await self.client.upload(lambda *_: data, content_type=mime, filename=name, filesize=len(data))
+        # In an encrypted room the file is encrypted before it leaves (AES-CTR, key and hash in the message,
+        # itself encrypted): the homeserver's media store only ever holds ciphertext.
+        encrypt = self._encrypted(room_id)
+        options = {"encrypt": True} if encrypt else {}
+        uploaded, keys = await self.client.upload(
+            lambda *_: data, content_type=mime, filename=name, filesize=len(data), **options
+        )
         if not isinstance(uploaded, UploadResponse):
             log.warning("%s upload failed: %s", msgtype, uploaded)
             return
-        content = {
-            "msgtype": msgtype,
-            "body": name,
-            "url": uploaded.content_uri,
-            "info": {"mimetype": mime, "size": len(data)},
-        }
+        content: dict[str, Any] = {"msgtype": msgtype, "body": name, "info": {"mimetype": mime, "size": len(data)}}
+        if encrypt:
+            content["file"] = {"url": uploaded.content_uri, "mimetype": mime, **(keys or {})}
+        else:
+            content["url"] = uploaded.content_uri
         await self._send_content(room_id, content, tx)
 
     # --- outbox --------------------------------------------------------------------------------
@@ -436,6 +621,10 @@ class MatrixChannel:
         if not isinstance(created, RoomCreateResponse):
             raise TemporarySendError(f"could not open a direct chat: {created}")
         await asyncio.to_thread(self._remember_room, f"matrix:{user_id}", created.room_id)
+        if self.store is not None:  # nio sends only to rooms a sync has shown it
+            deadline = self.clock() + NEW_ROOM_WAIT
+            while created.room_id not in self.client.rooms and self.clock() < deadline:
+                await asyncio.sleep(0.2)
         return created.room_id
 
     async def deliver(self, destination: str, text: str, key: str) -> str:

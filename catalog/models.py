@@ -16,7 +16,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from marketplace.accounts import Organisation
 from marketplace.clock import utcnow
@@ -39,11 +39,14 @@ class Product(Base):
     vendor_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     sku: Mapped[str] = mapped_column(String(64))
     # Where the row comes from ("demo", "csv", "admin", a sync feed) and its id there, for catalog sync.
-    source: Mapped[str] = mapped_column(String(64), default="admin")
+    source: Mapped[str] = mapped_column(String(64), default="admin", index=True)  # catalog/sync.py looks up by it
     external_id: Mapped[str] = mapped_column(String(128), default="")
     names: Mapped[dict[str, str]] = mapped_column(JSON)
     descriptions: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # "" (catalog.taxonomy.UNCLASSIFIED): a source's word matched none of our categories; the product is offered to
+    # nobody until an admin classifies it. `classify_word` keeps that word for the admin ("" once classified).
     category: Mapped[str] = mapped_column(String(32), index=True)
+    classify_word: Mapped[str] = mapped_column(String(120), default="")
     kind: Mapped[str] = mapped_column(String(8), default="good")  # "good" or "service"
     unit: Mapped[str] = mapped_column(String(16))
     price_chf: Mapped[Decimal] = mapped_column(Amount)
@@ -61,6 +64,22 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     vendor: Mapped[Organisation] = relationship(lazy="joined")
+
+    @property
+    def to_classify(self) -> bool:
+        return self.category == ""
+
+    # One rule, whoever writes the row (an import, a sync, a vendor's "back on sale"): a product to classify is
+    # never available, so no search, basket or order can reach it until an admin gives it a category.
+    @validates("available")
+    def _available_only_when_classified(self, _key: str, available: bool) -> bool:
+        return bool(available) and self.category != ""
+
+    @validates("category")
+    def _unavailable_while_to_classify(self, _key: str, category: str) -> str:
+        if category == "":
+            self.available = False
+        return category
 
 
 class CatalogRevision(Base):

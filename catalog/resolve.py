@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from catalog.models import Product
 from catalog.services import CatalogSearch, ProductView, view_product
-from catalog.taxonomy import categories, labels, synonym_groups
+from catalog.taxonomy import Taxonomy, base_taxonomy, synonym_groups
 from catalog.text import STOPWORDS, fold, stem, tokens
 from marketplace.accounts import ApprovalStatus, Organisation
 from marketplace.db import UnitOfWork
@@ -355,11 +355,13 @@ class NamedProduct:
 class NameTable:
     """Every product name of one catalog revision, cut into words for matching against a sentence."""
 
-    def __init__(self, rows: Iterable[NamedProduct]) -> None:
+    def __init__(self, rows: Iterable[NamedProduct], taxonomy: Taxonomy | None = None) -> None:
+        # The deployment's categories, labels and synonyms (settings.taxonomy); the shipped base by default.
+        taxonomy = taxonomy or base_taxonomy()
         items = sorted(rows, key=lambda r: r.id)
         self.ids = np.array([r.id for r in items], dtype=np.int64)
         self.vendor_ids = np.array([r.vendor_id for r in items], dtype=np.int64)
-        service_categories = {slug for slug, term in categories().items() if term.kind == "service"}
+        service_categories = {slug for slug, term in taxonomy.categories.items() if term.kind == "service"}
         self.services = np.array([r.category in service_categories or r.unit == "hour" for r in items], dtype=bool)
         self.pack_sizes = [_pack_size(r.unit) for r in items]
 
@@ -428,11 +430,11 @@ class NameTable:
         by_token = np.argsort(slot_token, kind="stable").astype(np.int32)
         bounds = np.searchsorted(slot_token[by_token], np.arange(len(token_ids) + 1))
         self.postings = {token: by_token[bounds[i] : bounds[i + 1]] for token, i in token_ids.items()}
-        self.category_members = _token_groups((_category_tokens(c), p) for c, p in by_category.items())
+        self.category_members = _token_groups((_category_tokens(c, taxonomy), p) for c, p in by_category.items())
         self.context = _token_groups(
-            [(_category_tokens(c), p) for c, p in by_category.items()]
+            [(_category_tokens(c, taxonomy), p) for c, p in by_category.items()]
             + [(_vendor_tokens(v), p) for v, p in by_vendor.items()]
-            + [(_label_tokens(label), p) for label, p in by_label.items()]
+            + [(_label_tokens(label, taxonomy), p) for label, p in by_label.items()]
         )
         token_langs = np.zeros(len(token_ids), dtype=np.int8)
         np.bitwise_or.at(token_langs, slot_token, self.entry_langs[self.slot_entry])
@@ -446,7 +448,7 @@ class NameTable:
             roots[root(token)].add(token)
         self.roots = {r: tuple(sorted(ts)) for r, ts in roots.items()}
         synonyms: dict[str, set[str]] = defaultdict(set)
-        for group in synonym_groups():
+        for group in taxonomy.synonym_groups:
             words = {t[0] for t in (tokens(phrase) for phrase in group) if len(t) == 1}
             for word in words:
                 synonyms[word] |= words - {word}
@@ -710,14 +712,14 @@ def _token_groups(groups: Iterable[tuple[frozenset[str], list[int]]]) -> dict[st
 
 # The words of a product's category, labels and vendor explain a sentence's words; they name no product.
 @lru_cache(maxsize=64)
-def _category_tokens(category: str) -> frozenset[str]:
-    term = categories().get(category)
+def _category_tokens(category: str, taxonomy: Taxonomy) -> frozenset[str]:
+    term = taxonomy.categories.get(category)
     return frozenset(t for name in (term.names.values() if term else [category]) for t in tokens(name))
 
 
 @lru_cache(maxsize=64)
-def _label_tokens(slug: str) -> frozenset[str]:
-    label = labels().get(slug)
+def _label_tokens(slug: str, taxonomy: Taxonomy) -> frozenset[str]:
+    label = taxonomy.labels.get(slug)
     # « GRTA (Genève Région – Terre Avenir) » explains "GRTA", not « terre ».
     return frozenset(t for name in (label.names.values() if label else [slug]) for t in tokens(_PAREN.sub(" ", name)))
 
@@ -780,9 +782,9 @@ def _index_and_names(uow: UnitOfWork, search: CatalogSearch) -> tuple[SearchInde
             Organisation.name,
         )
         .join(Product.vendor)
-        .where(Product.available.is_(True))
+        .where(Product.available.is_(True), Product.category != "")
     )
-    table = NameTable(NamedProduct(*row) for row in rows)
+    table = NameTable((NamedProduct(*row) for row in rows), search.taxonomy)
     with _tables_lock:
         _tables[search] = (index, table)
     return index, table
@@ -827,7 +829,7 @@ def resolve_in_sentence(
     if not ranked:
         return Resolution(None)
     ranked = _prefer_pack_said(table, ranked, text)[: MAX_CANDIDATES * 2 + 2]
-    views = _offered(uow, [r.product_id for r in ranked], lang)
+    views = _offered(uow, [r.product_id for r in ranked], lang, search.taxonomy)
     ranked = [r for r in ranked if r.product_id in views]
     if not ranked:
         return Resolution(None)
@@ -861,14 +863,16 @@ def _prefer_pack_said(table: NameTable, ranked: list[_Ranked], text: str) -> lis
     return sorted(bumped, key=lambda r: (-round(r.score, 4), r.product_id))
 
 
-def _offered(uow: UnitOfWork, product_ids: list[int], lang: str) -> dict[int, ProductView]:
+def _offered(
+    uow: UnitOfWork, product_ids: list[int], lang: str, taxonomy: Taxonomy | None = None
+) -> dict[int, ProductView]:
     """Views of the products still offered: their vendor is approved (the index does not know approval)."""
     rows = uow.session.scalars(
         select(Product)
         .join(Product.vendor)
         .where(Product.id.in_(product_ids), Organisation.status == ApprovalStatus.APPROVED)
     )
-    return {p.id: view_product(p, lang) for p in rows}
+    return {p.id: view_product(p, lang, taxonomy) for p in rows}
 
 
 # --- shopping lists -----------------------------------------------------------------------------------------------

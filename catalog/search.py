@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from catalog.taxonomy import categories, labels, localized, synonym_groups
+from catalog.taxonomy import Taxonomy, base_taxonomy, localized
 from catalog.text import fold, tokens
 
 # "head" is the first word of a name: "miel" in "Miel de forêt" weighs more than in "Hydromel (vin de miel)".
@@ -78,7 +78,11 @@ def _group_token(index: int) -> str:
 
 
 class SearchIndex:
-    def __init__(self, products: Iterable[IndexedProduct], default_language: str = "fr") -> None:
+    def __init__(
+        self, products: Iterable[IndexedProduct], default_language: str = "fr", taxonomy: Taxonomy | None = None
+    ) -> None:
+        # The deployment's categories, labels and synonyms (settings.taxonomy); the shipped base by default.
+        self.taxonomy = taxonomy or base_taxonomy()
         items = sorted(products, key=lambda p: p.id)
         self.ids = np.array([p.id for p in items], dtype=np.int64)
         self._position = {pid: i for i, pid in enumerate(self.ids.tolist())}
@@ -131,11 +135,10 @@ class SearchIndex:
 
     # --- building -------------------------------------------------------------------------
 
-    @staticmethod
-    def _synonym_phrases() -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    def _synonym_phrases(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
         """First word -> [(token sequence, group token)] for every synonym phrase."""
         phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
-        for index, group in enumerate(synonym_groups()):
+        for index, group in enumerate(self.taxonomy.synonym_groups):
             for phrase in group:
                 words = tuple(tokens(phrase))
                 if words:
@@ -174,12 +177,12 @@ class SearchIndex:
 
     def _document_tokens(self, product: IndexedProduct) -> Iterable[tuple[str, str]]:
         texts: list[tuple[str, str]] = [("name", name) for name in product.names.values() if name]
-        category = categories().get(product.category)
+        category = self.taxonomy.categories.get(product.category)
         if category:
             texts += [("category", name) for name in category.names.values()]
         texts.append(("category", product.category))
         for slug in product.labels:
-            label = labels().get(slug)
+            label = self.taxonomy.labels.get(slug)
             texts += [("label", name) for name in (label.names.values() if label else [slug])]
         texts.append(("vendor", product.vendor_name))
         for field_name, text in texts:

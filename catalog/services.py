@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import joinedload
 
 from catalog.models import CatalogRevision, Product
-from catalog.taxonomy import categories, labels, localized, parse_unit
+from catalog.taxonomy import UNCLASSIFIED, Taxonomy, base_taxonomy, localized, parse_unit
 from marketplace.accounts import (
     ApprovalStatus,
     Organisation,
@@ -52,6 +52,8 @@ class ProductDraft:
     descriptions: dict[str, str] = field(default_factory=dict)
     photo_url: str = ""
     available: bool = True
+    # With category UNCLASSIFIED (""): the source's word that matched none of our categories (see catalog/taxonomy.py).
+    classify_word: str = ""
 
 
 def parse_decimal(text: str | Decimal | int, what: str) -> Decimal:
@@ -81,16 +83,19 @@ def check_quantity(quantity: Decimal, unit: str, *, allow_zero: bool) -> Decimal
     return quantity
 
 
-def validate_draft(draft: ProductDraft, media_dir: Path | None = None) -> list[str]:
+def validate_draft(draft: ProductDraft, media_dir: Path | None = None, taxonomy: Taxonomy | None = None) -> list[str]:
     """Problems with a draft, as short English phrases for the CLI and import reports (empty = valid).
 
-    With `media_dir`, a local photo must be a file in that folder; without, only its form is checked."""
+    With `media_dir`, a local photo must be a file in that folder; without, only its form is checked. Category and
+    labels are slugs of `taxonomy` (the deployment's: `settings.taxonomy`; default the shipped base); the category
+    UNCLASSIFIED ("") is a product to classify."""
+    taxonomy = taxonomy or base_taxonomy()
     problems = []
     if not draft.sku.strip():
         problems.append("sku is empty")
     if not any(n.strip() for n in draft.names.values()):
         problems.append("no name in any language")
-    if draft.category not in categories():
+    if draft.category != UNCLASSIFIED and draft.category not in taxonomy.categories:
         problems.append(f"unknown category {draft.category!r}")
     try:
         parse_unit(draft.unit)
@@ -98,7 +103,7 @@ def validate_draft(draft: ProductDraft, media_dir: Path | None = None) -> list[s
         problems.append(f"unknown unit {draft.unit!r}")
     if draft.vat_class not in VAT_CLASSES:
         problems.append(f"vat_class must be reduced or standard, not {draft.vat_class!r}")
-    unknown = [label for label in draft.labels if label not in labels()]
+    unknown = [label for label in draft.labels if label not in taxonomy.labels]
     if unknown:
         problems.append(f"unknown label(s) {', '.join(unknown)}")
     try:
@@ -127,16 +132,24 @@ def bump_revision(uow: UnitOfWork) -> None:
 
 
 def upsert_product(
-    uow: UnitOfWork, draft: ProductDraft, source: str = "admin", *, bump: bool = True, media_dir: Path | None = None
+    uow: UnitOfWork,
+    draft: ProductDraft,
+    source: str = "admin",
+    *,
+    bump: bool = True,
+    media_dir: Path | None = None,
+    taxonomy: Taxonomy | None = None,
 ) -> tuple[Product, bool]:
     """Create the product, or update it in place if the vendor already has this SKU. Returns (product, created).
 
     `bump=False` lets bulk imports move the catalog revision once at the end instead of per row. A photo that
     is neither an https URL on a public host nor a file of the media folder (`media_dir`, when given) raises
-    MediaRefused, which says so in the admin's language.
+    MediaRefused, which says so in the admin's language. A draft to classify (category UNCLASSIFIED) is stored
+    unavailable; it never takes away the category a product already has (an admin's classification stays).
     """
+    taxonomy = taxonomy or base_taxonomy()
     check_photo(draft.photo_url, media_dir)
-    problems = validate_draft(draft, media_dir)
+    problems = validate_draft(draft, media_dir, taxonomy)
     if problems:
         raise InvalidInput(field="product", value=draft.sku, reason="; ".join(problems))
     vendor = get_organisation(uow, draft.vendor)
@@ -149,9 +162,11 @@ def upsert_product(
         uow.session.add(product)
     product.names = {k: v.strip() for k, v in draft.names.items() if v and v.strip()}
     product.descriptions = {k: v.strip() for k, v in draft.descriptions.items() if v and v.strip()}
-    product.category = draft.category
-    product.kind = categories()[draft.category].kind
+    if draft.category != UNCLASSIFIED or created or product.category == UNCLASSIFIED:
+        product.category = draft.category
+        product.classify_word = draft.classify_word.strip()[:120] if draft.category == UNCLASSIFIED else ""
     product.unit = parse_unit(draft.unit).code
+    product.kind = taxonomy.kind_of(product.category, product.unit)
     product.price_chf = check_price(draft.price_chf)
     product.vat_class = draft.vat_class
     product.stock = draft.stock
@@ -206,14 +221,17 @@ class ProductView:
     available: bool
     photo_url: str
     leman_share_pct: int
+    classify_word: str = ""  # a product to classify (category ""): the source's word for it
+    platform: str = ""  # the sectoral marketplace the product came through, shown beside its vendor
 
     @property
     def in_stock(self) -> bool:
         return self.available and self.stock > 0
 
 
-def view_product(product: Product, lang: str) -> ProductView:
-    category = categories().get(product.category)
+def view_product(product: Product, lang: str, taxonomy: Taxonomy | None = None) -> ProductView:
+    taxonomy = taxonomy or base_taxonomy()
+    category = taxonomy.categories.get(product.category)
     return ProductView(
         id=product.id,
         vendor_slug=product.vendor.slug,
@@ -228,25 +246,46 @@ def view_product(product: Product, lang: str) -> ProductView:
         price=Money(product.price_chf),
         vat_class=product.vat_class,
         labels=tuple(product.labels),
-        label_names=tuple(labels()[s].name(lang) if s in labels() else s for s in product.labels),
+        label_names=tuple(taxonomy.labels[s].name(lang) if s in taxonomy.labels else s for s in product.labels),
         origin_place=product.origin_place,
         origin_km=product.origin_km,
         stock=product.stock,
         available=product.available,
         photo_url=product.photo_url,
         leman_share_pct=product.vendor.leman_share_pct,
+        classify_word=product.classify_word,
+        platform=_platform(product),
     )
 
 
-def product_details(uow: UnitOfWork, product_id: int, lang: str) -> ProductView:
-    return view_product(get_product(uow, product_id), lang)
+def _platform(product: Product) -> str:
+    from sqlalchemy.orm import object_session
+
+    from catalog.sources import origin_platform
+
+    session = object_session(product)
+    return origin_platform(session, product) if session is not None else ""
 
 
-def list_products(uow: UnitOfWork, lang: str, vendor_slug: str | None = None) -> list[ProductView]:
+def product_details(uow: UnitOfWork, product_id: int, lang: str, taxonomy: Taxonomy | None = None) -> ProductView:
+    return view_product(get_product(uow, product_id), lang, taxonomy)
+
+
+def list_products(
+    uow: UnitOfWork,
+    lang: str,
+    vendor_slug: str | None = None,
+    taxonomy: Taxonomy | None = None,
+    *,
+    to_classify: bool = False,
+) -> list[ProductView]:
+    """Every product (of one vendor), or with `to_classify` only those waiting for an admin to classify them."""
     query = select(Product).join(Product.vendor).order_by(Organisation.slug, Product.sku)
     if vendor_slug:
         query = query.where(Organisation.slug == vendor_slug)
-    return [view_product(p, lang) for p in uow.session.scalars(query)]
+    if to_classify:
+        query = query.where(Product.category == UNCLASSIFIED)
+    return [view_product(p, lang, taxonomy) for p in uow.session.scalars(query)]
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -276,8 +315,10 @@ class CatalogSearch:
 
     BATCH = 50
 
-    def __init__(self, default_language: str = "fr") -> None:
+    def __init__(self, default_language: str = "fr", taxonomy: Taxonomy | None = None) -> None:
         self._default_language = default_language
+        # The deployment's categories, labels and synonyms (settings.taxonomy): what the index and views name.
+        self.taxonomy = taxonomy or base_taxonomy()
         self._index: SearchIndex | None = None
         self._revision: int | None = None
         self._lock = Lock()
@@ -286,7 +327,7 @@ class CatalogSearch:
         revision = uow.session.scalar(select(CatalogRevision.revision).where(CatalogRevision.id == 1)) or 0
         with self._lock:
             if self._index is None or revision != self._revision:
-                self._index = build_index(uow, self._default_language)
+                self._index = build_index(uow, self._default_language, self.taxonomy)
                 self._revision = revision
             return self._index
 
@@ -316,7 +357,7 @@ class CatalogSearch:
                 rows = {p.id: p for p in uow.session.scalars(self._offer_query(batch, filters))}
                 for hit in batch:
                     if hit.product_id in rows:
-                        results.append(SearchResult(view_product(rows[hit.product_id], lang), hit.score))
+                        results.append(SearchResult(view_product(rows[hit.product_id], lang, self.taxonomy), hit.score))
                         if len(results) == limit:
                             return results
             if len(hits) < wanted:
@@ -330,7 +371,7 @@ class CatalogSearch:
             .join(Product.vendor)
             .options(joinedload(Product.vendor))
             .where(Product.id.in_([h.product_id for h in batch]))
-            .where(Organisation.status == ApprovalStatus.APPROVED)
+            .where(Organisation.status == ApprovalStatus.APPROVED, Product.category != UNCLASSIFIED)
         )
         if filters.max_price is not None:
             query = query.where(Product.price_chf <= filters.max_price)
@@ -339,18 +380,40 @@ class CatalogSearch:
         return query
 
 
-def build_index(uow: UnitOfWork, default_language: str = "fr") -> SearchIndex:
+def build_index(uow: UnitOfWork, default_language: str = "fr", taxonomy: Taxonomy | None = None) -> SearchIndex:
     from catalog.search import IndexedProduct, SearchIndex
 
     rows = uow.session.execute(
         select(Product.id, Product.names, Product.category, Product.labels, Product.vendor_id, Organisation.name)
         .join(Product.vendor)
-        .where(Product.available.is_(True))
+        .where(Product.available.is_(True), Product.category != UNCLASSIFIED)
     )
     return SearchIndex(
         (IndexedProduct(pid, names, cat, labs, vid, vname) for pid, names, cat, labs, vid, vname in rows),
         default_language,
+        taxonomy,
     )
+
+
+def classify_product(
+    uow: UnitOfWork, vendor_slug: str, sku: str, category: str, taxonomy: Taxonomy | None = None
+) -> Product:
+    """An admin gives a product its category (`category`: our slug, or any word the taxonomy maps onto one). A
+    product that was to classify becomes available: its source offered it for sale. The caller commits."""
+    taxonomy = taxonomy or base_taxonomy()
+    product = find_product(uow, vendor_slug, sku)
+    slug = taxonomy.category_slug(category)
+    if slug is None:
+        raise InvalidInput(field="category", value=category)
+    was_to_classify = product.category == UNCLASSIFIED
+    product.category = slug
+    product.classify_word = ""
+    product.kind = taxonomy.kind_of(slug, product.unit)
+    if was_to_classify:
+        product.available = True
+    bump_revision(uow)
+    uow.session.flush()
+    return product
 
 
 def catalog_counts(uow: UnitOfWork) -> dict[str, int]:

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.addresses import UnknownSender, sender_address
 from dialogues.runtime import ACTION_SECRET_HEADER, ACTIONS_HOST, ACTIONS_PORT
+from marketplace import log_privacy
 from marketplace.i18n import resolve_language, translate
-from marketplace.secrets import ACTIONS, MissingSecret, load_secret
+from marketplace.secrets import ACTIONS, MissingSecret, load_secret, secrets_dir
 from marketplace.settings import Settings
 
 if TYPE_CHECKING:
@@ -110,12 +111,18 @@ def guarded_app(executor: ActionExecutor, guard: Guard) -> Sanic:
     return app
 
 
+def worker_app(executor: ActionExecutor, guard: Guard) -> Sanic:
+    """The app as each Sanic worker process builds it: a fresh process, whose log is scrubbed first."""
+    log_privacy.install(log_privacy.secret_values(os.environ) | {guard.secret}, level=logging.INFO)
+    return guarded_app(executor, guard)
+
+
 def serve(guard: Guard, port: int = ACTIONS_PORT, host: str | None = None) -> None:
     """Serve the actions of dialogues.actions behind `guard` (rasa-sdk's `run`, with our app)."""
     # rasa-sdk reads its interface from SANIC_HOST and would listen on 0.0.0.0 by default.
     host = host or os.environ.get("SMARTKET_ACTIONS_HOST", ACTIONS_HOST)
     os.environ.setdefault("ACTION_SERVER_SANIC_WORKERS", "1")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_privacy.install(log_privacy.secret_values(os.environ) | {guard.secret}, level=logging.INFO)
     from rasa_sdk import utils
     from rasa_sdk.executor import ActionExecutor
     from sanic import Sanic
@@ -123,7 +130,7 @@ def serve(guard: Guard, port: int = ACTIONS_PORT, host: str | None = None) -> No
 
     executor = ActionExecutor()
     executor.register_package("dialogues.actions")
-    loader = AppLoader(factory=partial(guarded_app, executor, guard))
+    loader = AppLoader(factory=partial(worker_app, executor, guard))
     app = loader.load()
     log.info("action server on http://%s:%s", host, port)
     app.prepare(host=host, port=port, workers=utils.number_of_sanic_workers())
@@ -141,6 +148,7 @@ def main(port: int) -> None:
     except MissingSecret as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from exc
+    log_privacy.install(log_privacy.secret_values(os.environ, secrets_dir(app.settings.data_dir)), level=logging.INFO)
     upgrade(app.db)  # the schema the actions expect, before the first message
     serve(guard, port)
 

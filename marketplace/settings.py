@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from catalog.taxonomy import Taxonomy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "geneva.toml"
@@ -149,6 +153,8 @@ class Settings:
     demo: bool = False  # SMARTKET_DEMO=1: the demo deployment (see DEMO_ENV)
     media_folder: Path | None = None  # [marketplace] media_dir; None: <data_dir>/media
     privacy: PrivacySettings = PrivacySettings()
+    # Categories, labels, synonyms and unit words: the shipped base with this deployment's [taxonomy] section.
+    taxonomy: Taxonomy = field(default_factory=lambda: _taxonomy({}, Path("-")))
 
     @property
     def default_language(self) -> str:
@@ -248,6 +254,19 @@ def _privacy(raw: dict, config_path: Path) -> PrivacySettings:
     return PrivacySettings(**values)
 
 
+def _taxonomy(raw: dict, config_path: Path) -> Taxonomy:
+    """The [taxonomy] section merged over the shipped base (catalog/data): a region's words without code."""
+    from catalog.taxonomy import TaxonomyError, load_taxonomy  # plain data; imported here to keep settings light
+
+    section = raw.get("taxonomy", {})
+    if not isinstance(section, dict):
+        raise SettingsError(f"{config_path}: taxonomy must be a section ([taxonomy]), got {section!r}")
+    try:
+        return load_taxonomy(section)
+    except TaxonomyError as exc:
+        raise SettingsError(f"{config_path}: {exc}") from exc
+
+
 def _check_address_days(settings: Settings) -> None:
     """An order may not drop its address before its courier stops seeing it: the courier reads it there."""
     days, hours = settings.privacy.delivered_address_days, settings.delivery.address_grace_hours
@@ -317,6 +336,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
             media_folder=(config_path.parent / market["media_dir"]).resolve() if market.get("media_dir") else None,
             demo=is_demo(env),
             privacy=_privacy(raw, config_path),
+            taxonomy=_taxonomy(raw, config_path),
         )
         _check_address_days(settings)
         return settings

@@ -4,7 +4,8 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import catalog.audit
-import catalog.models  # noqa: F401
+import catalog.models
+import catalog.sources  # noqa: F401
 import checkout.address_book
 import checkout.delivery
 import checkout.models  # noqa: F401

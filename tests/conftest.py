@@ -100,7 +100,9 @@ def app(database: Database) -> Iterator[App]:
     settings = load_settings(DEFAULT_CONFIG, environ={"DATABASE_URL": database.url})
     keys = parse_key_ring(TEST_DATA_KEYS, "tests")
     bind_keys(database.engine, keys)  # what build_app does with the deployment's keys
-    yield App(settings=settings, db=database, search=CatalogSearch(settings.default_language), keys=keys)
+    yield App(
+        settings=settings, db=database, search=CatalogSearch(settings.default_language, settings.taxonomy), keys=keys
+    )
 
 
 def make_product(uow, vendor: str, sku: str, name_fr: str, price: str, stock: str = "10", **extra) -> int:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 
 from catalog.quantities import SaidQuantity, SaleQuantity, pieces_per_unit, read_quantities, to_sale_units
 from catalog.services import ProductFilters, ProductView, SearchResult, product_details
-from catalog.taxonomy import categories, format_quantity, labels
+from catalog.taxonomy import format_quantity
 from catalog.text import fold
 from catalog.vendors import find_vendor_slug
 from checkout.services import BasketView, add_to_basket, clear_basket, remove_from_basket, reorder, view_basket
@@ -55,7 +55,9 @@ def add_payload(product_id: int, pending: Sequence[str] = (), **entities: str) -
 def product_line(reply: Reply, rank: int | None, p: ProductView) -> str:
     """ "1. Miel de fleurs — 14,00 CHF / 500 g — Les Abeilles du Salève — Bio, GRTA" """
     parts = [f"{rank}. {p.name}" if rank else p.name, f"{reply.chf(p.price.amount)} / {unit_name(reply, p.unit)}"]
-    parts.append(p.vendor_name)
+    # A product of a sectoral marketplace names it too: « Ferme du Lac (via Paysans de Genève) ».
+    via = f" {reply.t('reply.product.via', platform=p.platform)}" if p.platform else ""
+    parts.append(p.vendor_name + via)
     if p.label_names:
         parts.append(", ".join(p.label_names))
     if not p.in_stock:
@@ -102,13 +104,16 @@ def suggest_categories(turn: Turn) -> None:
     reply = turn.reply
     for slug in ("vegetables", "cheese", "bakery", "honey", "wine"):
         reply.button(
-            "button.category", payload("search_product", category=slug), name=categories()[slug].name(turn.lang)
+            "button.category",
+            payload("search_product", category=slug),
+            name=turn.app.settings.taxonomy.categories[slug].name(turn.lang),
         )
 
 
 def search_filters(turn: Turn) -> ProductFilters:
-    category = term_slug(turn.entity("category"), categories())
-    label = term_slug(turn.entity("label"), labels())
+    taxonomy = turn.app.settings.taxonomy  # the deployment's categories and labels, the region's included
+    category = term_slug(turn.entity("category"), taxonomy.categories)
+    label = term_slug(turn.entity("label"), taxonomy.labels)
     max_price = None
     folded = fold(turn.text)
     if any(w in folded for w in ("moins de", "under", "unter", "meno di", "max", "below", "bis ")):
@@ -153,12 +158,12 @@ def chosen_product(turn: Turn) -> ProductView | None:
     """The product a button (`#id`) or a position in the last list shown (« le 3 ») chose, if any."""
     value = turn.entity("product")
     if value and value.startswith("#") and value[1:].isdigit():
-        return product_details(turn.uow, int(value[1:]), turn.lang)
+        return product_details(turn.uow, int(value[1:]), turn.lang, turn.app.settings.taxonomy)
     shown = turn.tracker.get_slot("shown_products") or []
     choice = turn.entity("choice")
     position = int(choice) if choice and choice.isdigit() else (None if value else parse_choice(turn.text))
     if position and 1 <= position <= len(shown):
-        return product_details(turn.uow, int(shown[position - 1]), turn.lang)
+        return product_details(turn.uow, int(shown[position - 1]), turn.lang, turn.app.settings.taxonomy)
     return None
 
 

@@ -8,10 +8,14 @@ the arguments here, inside the process. The API is never served without a token.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+from pathlib import Path
 
 TOKEN_ENV = "SMARTKET_RASA_API_TOKEN"
+# Standard library only, so it runs here too; this virtualenv has nothing of the marketplace installed.
+LOG_PRIVACY = Path(__file__).resolve().parents[2] / "marketplace" / "log_privacy.py"
 
 
 def arguments(argv: list[str], token: str) -> list[str]:
@@ -26,7 +30,20 @@ def arguments(argv: list[str], token: str) -> list[str]:
     return [*argv, f"--auth-token={token.strip()}"]
 
 
+def private_logs() -> None:
+    """Rasa's log without what people write nor our secrets (marketplace/log_privacy.py): its structured lines
+    as JSON, whose fields that module reads, and every record scrubbed as it is made."""
+    os.environ["FORCE_JSON_LOGGING"] = "1"  # read by Rasa at import: set before
+    spec = importlib.util.spec_from_file_location("log_privacy", LOG_PRIVACY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["log_privacy"] = module
+    spec.loader.exec_module(module)
+    module.install(module.secret_values(os.environ))
+
+
 def main() -> None:
+    private_logs()  # before Rasa is imported; reads the API token before it leaves the environment
     token = os.environ.pop(TOKEN_ENV, "")  # not passed on to anything Rasa starts
     sys.argv = ["rasa", *arguments(sys.argv[1:], token)]
     from rasa.__main__ import main as rasa_main

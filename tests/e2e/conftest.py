@@ -19,6 +19,7 @@ import pytest
 
 from bootstrap import App
 from bot.__main__ import BotProcess, build_process
+from bot.matrix_crypto import STORE_KEY as MATRIX_STORE_KEY
 from bot.rasa_client import BotMessage, RasaClient
 from catalog.services import CatalogSearch
 from demo import load_demo
@@ -28,7 +29,7 @@ from marketplace.accounts import add_member, get_organisation, person_for_chat
 from marketplace.crypto import KeyStore, bind_keys
 from marketplace.db import Database
 from marketplace.linking import create_link_code
-from marketplace.secrets import ensure_secrets
+from marketplace.secrets import ensure_secrets, secret_path, write_secret
 from marketplace.settings import DEFAULT_CONFIG, Settings, load_settings
 
 
@@ -93,6 +94,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         load_demo(uow, chat_accounts=False)
         uow.commit()
     ensure_secrets(data)
+    write_secret(secret_path(MATRIX_STORE_KEY, data), exclusive=True)  # as an operator provides it (README)
     bind_keys(db.engine, KeyStore(data))  # the tests read orders as the servers seal them (delivery addresses)
     servers = Servers(settings, rasa_port=free_port(), actions_port=free_port(), log_dir=data / "logs", api=True)
     with servers:

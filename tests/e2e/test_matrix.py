@@ -305,16 +305,3 @@ def test_a_restarted_bot_answers_what_came_meanwhile_once_and_history_never_agai
         f"ou en Léman. Que cherchez-vous ?\n{categories}\n6. 🧺 Voir le panier",
     ], "the search before the restart is not answered again"
 
-
-def test_an_encrypted_direct_chat_is_told_that_encryption_is_not_supported_yet(
-    synapse: SynapseServer, matrix_bot: dict[str, str], people: list[MatrixUser]
-) -> None:
-    person = MatrixUser(synapse, "secret")
-    people.append(person)
-    person.open_direct_chat(matrix_bot["MATRIX_USER_ID"], encrypted=True)
-    notice = person.wait_for("chiffr")
-    assert notice == (
-        "Ce salon est chiffré : je ne sais pas encore lire les messages chiffrés. "
-        "Ouvrez un message direct sans chiffrement pour me parler."
-    )
-    assert person.received == [notice]

@@ -72,7 +72,8 @@ def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_written(app)
     assert sorted(by_line) == [5, 6, 7, 8, 9, 10]
     assert "unknown vendor 'nobody'" in by_line[5]
     assert "price_chf 'abc' is not a number" in by_line[6]
-    assert {"unknown category 'bakers'", "unknown unit 'dozen'", "unknown label(s) shiny"} <= set(by_line[7])
+    # An unknown category or label word is not an error (to classify, left out: tests/unit/test_taxonomy_*.py).
+    assert "unknown unit 'dozen'" in by_line[7] and not any("bakers" in m or "shiny" in m for m in by_line[7])
     assert any("duplicate of line 2" in m for m in by_line[8])
     assert count(app) == 0
 

@@ -558,7 +558,8 @@ def test_the_bot_process_lets_its_channels_read_the_deployments_media_and_paymen
     from marketplace.secrets import CHANNEL
 
     env = {"TELEGRAM_BOT_TOKEN": "123:ABC", "MATRIX_HOMESERVER": "https://matrix.example.org",
-           "MATRIX_USER_ID": "@marche:example.org", "MATRIX_ACCESS_TOKEN": "t", CHANNEL.env: "s" * 64}  # fmt: skip
+           "MATRIX_USER_ID": "@marche:example.org", "MATRIX_ACCESS_TOKEN": "t", CHANNEL.env: "s" * 64,
+           "SMARTKET_MATRIX_STORE_KEY": "m" * 43}  # fmt: skip
     process = build_process(app, env)
     data = app.settings.data_dir
     expected = MediaPolicy(data / "media", data / "payments", data / "exports")

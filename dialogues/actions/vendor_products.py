@@ -77,7 +77,7 @@ def _vendor(turn: Turn) -> bool:
 
 
 def search_if_catalog_names(turn: Turn) -> list[EventType] | None:
-    """A message the model did not understand, or took for a vendor's, that clearly names a product of the
+    """A message the model did not understand (the fallback) that clearly names a product of the
     catalog (« je cherche de la confiture de rhubarbe », a product created by chat minutes ago, whose words the
     model never saw): answered as the search it is, from the catalog, without retraining. None otherwise."""
     text = turn.text[:MAX_TEXT]
@@ -169,8 +169,6 @@ class ActionVendorTranslateProduct(MarketplaceAction):
     action_name = "action_vendor_translate_product"
 
     def handle(self, turn: Turn) -> list[EventType]:
-        if not _vendor(turn) and (found := search_if_catalog_names(turn)) is not None:  # « ich suche … »
-            return found
         vendor_of(turn.person)
         text = turn.text[:MAX_TEXT]
         said = _LANGUAGE.search(fold(text))

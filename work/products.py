@@ -239,10 +239,14 @@ def parse_new_product(text: str, lang: str = "fr") -> NewProduct | None:  # noqa
 # --- creating, confirming, cancelling ------------------------------------------------------------------
 
 
-def guess_category(uow: UnitOfWork, name: str, service: bool) -> str:
-    """The category of the catalog products whose names share most words with `name` (« confiture d'abricots »
-    beside « Confiture de fraises »), else a category named in it; services never land in a goods category."""
-    words = set(tokens(name))
+def guess_category(uow: UnitOfWork, name: str, service: bool, lang: str = "fr") -> str:
+    """The category of the catalog products whose names share most words with `name`, its head noun counting
+    most (« confiture de sureau » beside « Confiture d'abricots », not « Kombucha au sureau »), else a category
+    named in it; services never land in a goods category."""
+    said = tokens(name)
+    words = set(said)
+    # The head noun: first in French and Italian (« confiture de … »), last in German and English ("elder jam").
+    head = (said[0] if lang in ("fr", "it") else said[-1]) if said else ""
     wanted_kind = "service" if service else "good"
     for slug, term in categories().items():
         if term.kind == wanted_kind and any(set(tokens(n)) & words for n in term.names.values()):
@@ -251,7 +255,7 @@ def guess_category(uow: UnitOfWork, name: str, service: bool) -> str:
     for names, category in uow.session.execute(select(Product.names, Product.category)):
         if categories().get(category) is None or categories()[category].kind != wanted_kind:
             continue
-        overlap = max((len(words & set(tokens(n))) for n in names.values()), default=0)
+        overlap = max((len(words & set(tokens(n))) + 2 * (head in tokens(n)) for n in names.values()), default=0)
         if overlap > best_overlap:
             best, best_overlap = category, overlap
     if best:
@@ -276,7 +280,7 @@ def propose_product(uow: UnitOfWork, person: Person, new: NewProduct, lang: str)
     vendor = vendor_of(person)
     if new.price is None:
         raise InvalidInput(field="price", value=new.name)
-    category = new.category or guess_category(uow, new.name, new.service)
+    category = new.category or guess_category(uow, new.name, new.service, lang)
     draft = ProductDraft(
         vendor=vendor.slug,
         sku=_new_sku(uow, vendor.id, new.name),

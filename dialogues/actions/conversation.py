@@ -6,6 +6,7 @@ from rasa_sdk.events import EventType, SlotSet
 
 from dialogues.actions.base import MarketplaceAction, Turn
 from dialogues.actions.shopping import shop_if_asked, suggest_categories
+from dialogues.actions.vendor_products import search_if_catalog_names
 from marketplace.settings import SUPPORTED_LANGUAGES
 
 LANGUAGE_WORDS = {
@@ -40,6 +41,8 @@ class ActionFallback(MarketplaceAction):
     def handle(self, turn: Turn) -> list[EventType]:
         if (shopped := shop_if_asked(turn)) is not None:  # « je prends 3 baguettes » not understood, still plain
             return shopped
+        if (found := search_if_catalog_names(turn)) is not None:  # a product newer than the model
+            return found
         turn.reply.say("reply.fallback")
         suggest_categories(turn)
         turn.reply.button("button.help", "/help")

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk.events import EventType
 
+from catalog.resolve import resolve_in_sentence
 from catalog.services import ProductView
 from catalog.text import fold
 from checkout.earnings import (
@@ -26,7 +27,7 @@ from checkout.earnings import (
     vendor_earnings_text,
 )
 from dialogues.actions.base import MarketplaceAction, Turn
-from dialogues.actions.shopping import MAX_TEXT, ActionRemoveFromBasket, payload
+from dialogues.actions.shopping import MAX_TEXT, ActionRemoveFromBasket, ActionSearchProducts, payload
 from dialogues.actions.vendor import own_product, shop_instead
 from marketplace.accounts import Role, roles_of
 from marketplace.clock import utcnow
@@ -73,6 +74,18 @@ BASKET_WORDS = frozenset({"panier", "basket", "cart", "warenkorb", "korb", "carr
 def _vendor(turn: Turn) -> bool:
     """Whether the speaker is a member of some vendor (approved or not: `vendor_of` then says why they may not)."""
     return any(m.role == Role.VENDOR_MEMBER for m in turn.person.memberships)
+
+
+def search_if_catalog_names(turn: Turn) -> list[EventType] | None:
+    """A message the model did not understand (the fallback) that clearly names a product of the
+    catalog (« je cherche de la confiture de rhubarbe », a product created by chat minutes ago, whose words the
+    model never saw): answered as the search it is, from the catalog, without retraining. None otherwise."""
+    text = turn.text[:MAX_TEXT]
+    if not text or text.startswith("/"):
+        return None
+    if resolve_in_sentence(turn.uow, turn.app.search, text, turn.lang).product is None:
+        return None
+    return ActionSearchProducts().handle(turn) or []
 
 
 def _product_id(turn: Turn) -> int | None:

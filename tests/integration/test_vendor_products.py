@@ -445,3 +445,26 @@ def test_a_matrix_image_with_a_caption_becomes_that_products_picture_and_a_big_o
 def test_a_month_that_is_no_month_gets_the_commands_usage(app: App) -> None:
     replies = Commands(app).handle(Incoming(FARMER, "/earnings novembre", "fr"))
     assert replies[0].text == "Écrivez /earnings pour le mois en cours, ou /earnings 2026-10 pour un autre mois."
+
+
+def test_a_search_the_model_does_not_understand_finds_a_product_created_minutes_ago() -> None:
+    from dialogues.actions import ActionFallback
+
+    press(propose("nouveau produit : confiture de rhubarbe, 370 g, 8.50, 20 pots, bio")[1][0][1])
+    said = tracker("je cherche de la confiture de rhubarbe", "nlu_fallback", sender=CONSUMER)
+    done = run(ActionFallback(), said)
+    assert "confiture de rhubarbe" in done.text and not done.text.startswith("Désolé")
+    nonsense = run(ActionFallback(), tracker("blorp wibble", "nlu_fallback", sender=CONSUMER))
+    assert nonsense.text.startswith("Désolé, je n'ai pas compris.")
+
+
+def test_the_category_follows_the_head_noun_of_similar_products(app: App) -> None:
+    from tests.conftest import make_product
+    from work.products import guess_category
+
+    with app.db.uow() as uow:
+        make_product(uow, "cave-test", "KOM", "Kombucha au sureau", "4.50", category="drinks")
+        make_product(uow, "cave-test", "CON", "Confiture d'abricots", "6.90", category="grocery")
+        assert guess_category(uow, "confiture de sureau", False, "fr") == "grocery"
+        assert guess_category(uow, "sirop de sureau", False, "fr") == "drinks"
+        assert guess_category(uow, "atelier vélo", True, "fr") == "workshops"

@@ -13,7 +13,6 @@ products) and served from memory until that moves; an ETag lets aggregators ask 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -25,6 +24,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bootstrap import App
+from bot.periodic import PeriodicJob
 from catalog.models import CatalogRevision, Product
 from catalog.sources import export_catalog, public_base_url
 from catalog.sync import SyncReport, default_fetcher, options_for, sync_all
@@ -112,7 +112,7 @@ class CatalogHttp:
             await self._runner.cleanup()
 
 
-class CatalogSyncJob:
+class CatalogSyncJob(PeriodicJob):
     """Every `interval` seconds, sync the sources whose schedule (`source add --every 6h`) says it is time;
     their outcome is recorded on each source (`admin_cli.py source list`). A service of the bot process."""
 
@@ -126,10 +126,9 @@ class CatalogSyncJob:
         allow_private: bool = False,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__()
         self.app, self.interval, self.first_delay, self._now = app, interval, first_delay, now
         self.allow_private = allow_private
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def _sync(self) -> list[SyncReport]:
         return sync_all(
@@ -143,26 +142,6 @@ class CatalogSyncJob:
             log.info("scheduled sync of %s: %s", report.source, report.outcome)
         return reports
 
-    async def _run(self) -> None:
-        delay = self.first_delay
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
-            if self._stopping.is_set():
-                return
-            try:
-                await self.run_once()
-            except Exception:  # the database away for a moment: the next round does what this one could not
-                log.exception("scheduled catalog sync failed")
-            delay = self.interval
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
 
 
 def catalog_services(app: App, env: Mapping[str, str]) -> list[CatalogHttp | CatalogSyncJob]:

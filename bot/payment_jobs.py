@@ -20,6 +20,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bootstrap import App
+from bot.periodic import PeriodicJob
 from marketplace.clock import utcnow
 from payments.comchain import ComChainNode
 from payments.deadlines import cancel_overdue
@@ -156,7 +157,7 @@ class PaymentJobs:
         self._stopping.set()
 
 
-class RetentionJob:
+class RetentionJob(PeriodicJob):
     """Every [privacy] purge_every_hours, delete or clear the personal data past its retention
     (privacy.retention; `admin_cli.py privacy purge` runs the same). A service of the bot process, started and
     stopped with it; the first purge waits `first_delay` seconds, so a start stays quick."""
@@ -170,10 +171,9 @@ class RetentionJob:
         first_delay: float = 60.0,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__()
         self.app, self.first_delay, self._now = app, first_delay, now
         self.interval = interval if interval is not None else app.settings.privacy.purge_every_hours * 3600.0
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def _purge(self) -> PurgeReport:
         with self.app.db.uow() as uow:
@@ -182,23 +182,3 @@ class RetentionJob:
     async def run_once(self) -> PurgeReport:
         return await asyncio.to_thread(self._purge)
 
-    async def _run(self) -> None:
-        delay = self.first_delay
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
-            if self._stopping.is_set():
-                return
-            try:
-                await self.run_once()
-            except Exception:  # the database away for a moment: the next run does what this one could not
-                log.exception("privacy purge failed")
-            delay = self.interval
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            await self._task

@@ -6,6 +6,7 @@ Actions are thin adapters: they read the tracker, call a service of the core in 
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
 
 from bootstrap import App, build_app
 from bot.addresses import sender_address
@@ -215,3 +217,16 @@ class MarketplaceAction(Action):
     def on_error(self, _error: MarketplaceError) -> list[EventType]:
         """Events to return when `handle` raised a marketplace error; none by default."""
         return []
+
+
+class MarketplaceFormValidation(FormValidationAction, abc.ABC):
+    """Base of our form validators (checkout, registration). Abstract, so the action server does not register
+    it (rasa-sdk registers every concrete Action subclass by its name)."""
+
+    @abc.abstractmethod
+    def name(self) -> str: ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        # rasa-sdk reads every event as a dict: a malformed one in a tracker posted to us is dropped, not a crash.
+        tracker.events = [event for event in tracker.events or [] if isinstance(event, dict)]
+        return await super().run(dispatcher, tracker, domain)

@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from babel.numbers import format_decimal
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 
 from bootstrap import App
 from catalog.text import fold
@@ -69,6 +68,7 @@ from dialogues.actions.addresses import (
     slot_address,
 )
 from dialogues.actions.base import (
+    MarketplaceFormValidation,
     Reply,
     chat_address,
     latest_entity,
@@ -249,16 +249,11 @@ def reads_as_address(text: str, intent: str, draft: AddressDraft | None) -> bool
     return intent in ANSWERS or bool(read_address(reading.street).street)
 
 
-class ValidateCheckoutForm(FormValidationAction):
+class ValidateCheckoutForm(MarketplaceFormValidation):
     """Fills the form's slots from buttons, entities or free text, and checks them against the deployment."""
 
     def name(self) -> str:
         return "validate_checkout_form"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        # rasa-sdk reads every event as a dict: a malformed one in a tracker posted to us is dropped, not a crash.
-        tracker.events = [event for event in tracker.events or [] if isinstance(event, dict)]
-        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
         self, domain_slots: list[str], _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict[str, Any]

@@ -18,12 +18,12 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 
 from catalog.taxonomy import categories
 from catalog.text import fold
 from dialogues.actions.base import (
     MarketplaceAction,
+    MarketplaceFormValidation,
     Turn,
     latest_entity,
     latest_intent,
@@ -165,15 +165,11 @@ def form_language(tracker: Tracker) -> str:
     return resolve_language(app.settings.languages, tracker.get_slot("language"), metadata_language(tracker))
 
 
-class ValidateRegistrationForm(FormValidationAction):
+class ValidateRegistrationForm(MarketplaceFormValidation):
     """Fills the registration form's slots from buttons or typed answers, each checked by the core's rules."""
 
     def name(self) -> str:
         return "validate_registration_form"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        tracker.events = [event for event in tracker.events or [] if isinstance(event, dict)]
-        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
         self, domain_slots: list[str], _dispatcher: CollectingDispatcher, tracker: Tracker, _domain: dict[str, Any]

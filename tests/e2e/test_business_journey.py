@@ -259,3 +259,35 @@ def test_a_german_producer_registers_creates_a_product_and_reads_their_earnings(
         assert syrup is not None and syrup.available and syrup.price_chf == Decimal("9.80")
     earned = texts(producer.say("/earnings", expect="Hof zur Linde"))
     assert earned[0].startswith("Hof zur Linde: noch keine Verkäufe im "), earned
+
+
+def test_an_italian_applicant_is_refused_by_button_and_reads_why_in_italian(
+    stack: Stack, telegram: FakeTelegramAPI
+) -> None:
+    fake = telegram
+    admin, applicant = an_admin(stack, fake), TelegramUser(fake, "it")
+    t = lambda key, **params: translate(key, "it", **params)  # noqa: E731
+
+    asked = applicant.say(
+        "Sono un produttore di miele e vorrei vendere qui", expect=t("reply.registration.ask_trade_name")[:20]
+    )
+    assert texts(asked)[-1] == t("reply.registration.ask_trade_name")
+    answers = {
+        "name": "Apicoltura Rossi",
+        "uid": "nessuno",
+        "address": "Chemin du Rucher 7, 1255 Veyrier",
+        "categories": "miele",
+        "description": "Miele di fiori e di bosco dalle nostre arnie.",
+    }
+    register(applicant, answers, "it", stack.settings.local_currency.name, mistakes=False)
+    number = latest_application(stack, applicant).id
+
+    fake.wait_for(admin.id, lambda m: f"/refuse {number}" in str(m.reply_markup), timeout=WAIT)
+    asked_why = admin.press("Refuser", expect="motif")
+    assert texts(asked_why) == [translate("command.refuse.reason", "fr", number=number)]
+    done = admin.say(f"/refuse {number} Zone déjà couverte", expect="refusée")
+    assert texts(done) == [translate("command.refuse.done", "fr", number=number)]
+    told = fake.wait_for(applicant.id, lambda m: "Apicoltura Rossi" in (m.text or ""), timeout=WAIT)
+    assert told.text == t("application.notify.refused", name="Apicoltura Rossi", reason="Zone déjà couverte")
+    assert not fake.commands_for({"type": "chat", "chat_id": applicant.id})  # no work menu
+    assert texts(applicant.say("/stock miele 5", expect=t("error.not_linked")[:20])) == [t("error.not_linked")]

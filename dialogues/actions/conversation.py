@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk.events import EventType, SlotSet
 
 from dialogues.actions.base import MarketplaceAction, Turn
-from dialogues.actions.shopping import shop_if_asked, suggest_categories
+from dialogues.actions.shopping import search_if_named, shop_if_asked, suggest_categories
 from marketplace.settings import SUPPORTED_LANGUAGES
 
 LANGUAGE_WORDS = {
@@ -40,6 +40,8 @@ class ActionFallback(MarketplaceAction):
     def handle(self, turn: Turn) -> list[EventType]:
         if (shopped := shop_if_asked(turn)) is not None:  # « je prends 3 baguettes » not understood, still plain
             return shopped
+        if (found := search_if_named(turn)) is not None:  # « confiture de sureau », on sale since this morning
+            return found
         turn.reply.say("reply.fallback")
         suggest_categories(turn)
         turn.reply.button("button.help", "/help")

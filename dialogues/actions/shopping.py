@@ -130,6 +130,19 @@ def shop_if_asked(turn: Turn) -> list[EventType] | None:
     return carry_out(turn, wanted) if wanted else None
 
 
+def search_if_named(turn: Turn) -> list[EventType] | None:
+    """A message that is only a product's name, which the NLU did not understand (a product created today: its
+    name reaches the NLU lookup tables at the next `nlu export`), is searched; None for anything else."""
+    text = " ".join(turn.text.split())
+    if not text or len(text) > MAX_ECHO or text.startswith("/"):
+        return None
+    results = turn.app.search.search(turn.uow, text, turn.lang, ProductFilters(), limit=LIST_SIZE)
+    if not any(fold(r.product.name).strip() == fold(text).strip() for r in results):
+        return None
+    turn.reply.say("reply.search.found", count=len(results))
+    return show_list(turn, [r.product for r in results])
+
+
 class ActionSearchProducts(MarketplaceAction):
     action_name = "action_search_products"
 

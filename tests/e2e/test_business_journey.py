@@ -246,7 +246,7 @@ def test_a_german_producer_registers_creates_a_product_and_reads_their_earnings(
     assert texts(producer.say("/earnings", expect=t("error.not_linked")[:20])) == [t("error.not_linked")]
 
     approve_by_button(fake, admin, application.id)
-    told = fake.wait_for(producer.id, lambda m: "Hof zur Linde" in (m.text or ""), timeout=WAIT)
+    told = fake.wait_for(producer.id, lambda m: "Gute Nachricht" in (m.text or ""), timeout=WAIT)
     assert plain(told.text).startswith(t("application.notify.approved", name="Hof zur Linde"))
     menu = until(lambda: fake.commands_for({"type": "chat", "chat_id": producer.id}))
     assert {"command": "earnings", "description": t("bot.menu.work.earnings")} in menu
@@ -287,7 +287,7 @@ def test_an_italian_applicant_is_refused_by_button_and_reads_why_in_italian(
     assert texts(asked_why) == [translate("command.refuse.reason", "fr", number=number)]
     done = admin.say(f"/refuse {number} Zone déjà couverte", expect="refusée")
     assert texts(done) == [translate("command.refuse.done", "fr", number=number)]
-    told = fake.wait_for(applicant.id, lambda m: "Apicoltura Rossi" in (m.text or ""), timeout=WAIT)
+    told = fake.wait_for(applicant.id, lambda m: "non è stata accettata" in (m.text or ""), timeout=WAIT)
     assert told.text == t("application.notify.refused", name="Apicoltura Rossi", reason="Zone déjà couverte")
     assert not fake.commands_for({"type": "chat", "chat_id": applicant.id})  # no work menu
     assert texts(applicant.say("/stock miele 5", expect=t("error.not_linked")[:20])) == [t("error.not_linked")]

@@ -164,7 +164,7 @@ def test_vendor_add_refuses_a_taken_slug_an_unknown_kind_and_an_unknown_vendor(c
     with app.db.uow() as uow:
         assert get_organisation(uow, "ferme-a").name == "Ferme A"
     code, out = cli("vendor", "add", "ferme-b", "--name", "B", "--kind", "bogus")
-    assert code == 2 and "'bogus' is not one of 'producer', 'shop', 'delivery', 'marketplace'." in words(out)
+    assert code == 2 and "'bogus' is not one of 'producer', 'shop', 'service', 'delivery', 'marketplace'." in words(out)
     assert cli("vendor", "suspend", "nobody") == (1, "I can't find the vendor “nobody”.\n")
     assert cli("--lang", "fr", "vendor", "suspend", "nobody") == (1, "Je ne trouve pas le vendeur « nobody ».\n")
 

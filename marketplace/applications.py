@@ -378,8 +378,9 @@ def _free_slug(uow: UnitOfWork, name: str) -> str:
 def work_commands(kind: str) -> tuple[str, ...]:
     """The commands an approved owner gets (the same as bot.commands' menu), and the team's."""
     if kind == OrganisationKind.DELIVERY:
-        return ("runs", "picked", "delivered", "invite", "members")
-    return ("products", "stock", "price", "orders", "ready", "invite", "members")
+        return ("runs", "picked", "delivered", "earnings", "invite", "members")
+    return ("orders", "products", "stock", "price", "available", "unavailable", "ready", "earnings", "invite",
+            "members")  # fmt: skip
 
 
 def approve_application(uow: UnitOfWork, number: int, admin: Person | None) -> Organisation:

@@ -6,7 +6,7 @@ from rasa_sdk.events import EventType, SlotSet
 
 from dialogues.actions.base import MarketplaceAction, Turn
 from dialogues.actions.shopping import shop_if_asked, suggest_categories
-from dialogues.actions.vendor_products import search_if_catalog_names
+from dialogues.actions.vendor_products import search_if_catalog_names, translate_if_said
 from marketplace.settings import SUPPORTED_LANGUAGES
 
 LANGUAGE_WORDS = {
@@ -41,6 +41,8 @@ class ActionFallback(MarketplaceAction):
     def handle(self, turn: Turn) -> list[EventType]:
         if (shopped := shop_if_asked(turn)) is not None:  # « je prends 3 baguettes » not understood, still plain
             return shopped
+        if (named := translate_if_said(turn)) is not None:  # a vendor naming a product in another language
+            return named
         if (found := search_if_catalog_names(turn)) is not None:  # a product newer than the model
             return found
         turn.reply.say("reply.fallback")

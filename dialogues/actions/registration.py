@@ -134,8 +134,11 @@ def parse_categories(text: str) -> list[str]:
     found: list[str] = []
     for slug, term in categories().items():
         names = {fold(name).strip() for name in term.names.values()} | {slug}
-        for name in names:
-            stem = name[:-1] if name.endswith(("s", "e", "i", "n")) and len(name) >= 4 else name
+        # The category's other words too (« confitures » is sweets, « sirops » drinks), none too short to be safe.
+        words = {fold(word).strip() for word in term.words if len(word) >= 4} - names
+        for name in names | words:
+            shortest = 5 if name in words else 4  # « pain » must not become « pai » (« paiement »)
+            stem = name[:-1] if name.endswith(("s", "e", "i", "n")) and len(name) >= shortest else name
             if re.search(rf"\b{re.escape(stem)}\w*", folded):
                 found.append(slug)
                 break

@@ -197,6 +197,14 @@ class ActionVendorTranslateProduct(MarketplaceAction):
         return []
 
 
+def translate_if_said(turn: Turn) -> list[EventType] | None:
+    """A vendor's « en allemand : Rhabarberkonfitüre » that the model did not understand (a name it never saw
+    can tip the sentence into the fallback): still the translation it plainly is. None for anyone else."""
+    if not _vendor(turn) or _LANGUAGE.search(fold(turn.text[:MAX_TEXT])) is None:
+        return None
+    return ActionVendorTranslateProduct().handle(turn)
+
+
 def month_meant(text: str, today: date) -> date:
     """The month a sentence asks about: "2026-10", « le mois dernier », else the current month."""
     if (iso := _ISO_MONTH.search(text)) is not None:

@@ -57,6 +57,15 @@ def test_the_fallback_apologises_and_offers_a_way_on() -> None:
     assert done.buttons == [*CATEGORY_BUTTONS, ("❓ Aide", "/help")]
 
 
+@pytest.mark.usefixtures("shop")
+def test_a_product_name_alone_that_the_nlu_did_not_understand_is_searched() -> None:
+    done = run(ActionFallback(), tracker("chasselas", "nlu_fallback"))  # a product created today, say
+    assert done.text.startswith("Voici ce que j'ai trouvé") and "Chasselas" in done.text
+    assert done.buttons[0][0] == "➕ 1. Chasselas"
+    vague = run(ActionFallback(), tracker("zorglub", "nlu_fallback"))  # names nothing of the catalog: no guess
+    assert vague.text.startswith("Désolé, je n'ai pas compris")
+
+
 def test_the_fallback_in_italian() -> None:
     done = run(ActionFallback(), tracker("boh", "nlu_fallback", lang="it"))
     assert done.text == (

@@ -24,6 +24,7 @@ from catalog.services import ProductFilters
 from checkout.earnings import month_of, parse_month, value_split, vendor_earnings
 from checkout.models import Order
 from dialogues.actions import (
+    ActionFallback,
     ActionVendorEarnings,
     ActionVendorNewProduct,
     ActionVendorTranslateProduct,
@@ -191,6 +192,15 @@ def test_the_latest_product_gets_its_german_name_and_is_found_by_it(app: App) ->
                                                        sender=FARMER))  # fmt: skip
     assert done.text.startswith("« confiture d'abricots » s'appelle maintenant « Aprikosenkonfitüre » en allemand")
     assert found(app, "Aprikosenkonfitüre", "de") == ["Aprikosenkonfitüre"]
+
+
+def test_a_translation_the_model_did_not_understand_is_still_a_translation_for_a_vendor(app: App) -> None:
+    press(propose()[1][0][1])
+    said = tracker("en allemand : Aprikosenkonfitüre", "nlu_fallback", sender=FARMER)
+    assert run(ActionFallback(), said).text.startswith("« confiture d'abricots » s'appelle maintenant")
+    shopper = run(ActionFallback(), tracker("en allemand : Aprikosenkonfitüre", "nlu_fallback", sender=CONSUMER))
+    assert "s'appelle maintenant" not in shopper.text  # a shopper names nothing
+    assert product_named(app, "confiture d'abricots").names.get("de") == "Aprikosenkonfitüre"
 
 
 def test_a_named_product_gets_its_name_in_another_language(app: App) -> None:

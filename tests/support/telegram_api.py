@@ -1110,6 +1110,19 @@ class FakeTelegramAPI:
         chat.next_message_id += 1
         return chat, message
 
+    def user_sends_photo(self, user_id: int, data: bytes, *, caption: str = "", file_size: int | None = None) -> int:
+        """A person sends a photo (PNG or JPEG bytes): getFile serves it; `file_size` overrides the size the
+        update announces (Telegram's figure, which a bot checks before downloading)."""
+        size = image_size(data) or (16, 16)
+        with self._lock:
+            stored = self._new_file("photo", data, "photo.png", "image/png", size)
+            sizes = photo_sizes(stored)
+            if file_size is not None:
+                sizes[-1]["file_size"] = file_size
+            content: dict[str, Any] = {"photo": sizes, **({"caption": caption} if caption else {})}
+            _, message = self._from_person(user_id, content)
+            return self._push({"message": message})
+
     def user_shares_location(
         self, user_id: int, latitude: float, longitude: float, *, live_period: int | None = None
     ) -> int:

@@ -23,6 +23,9 @@ class ActionSmallTalk(MarketplaceAction):
     def handle(self, turn: Turn) -> list[EventType]:
         if (shopped := shop_if_asked(turn)) is not None:  # « Bonjour, je voudrais 2 kg de pommes » shops
             return shopped
+        # A product created by chat today is a word the model never saw: its search can read as out of scope.
+        if turn.intent == "out_of_scope" and (found := search_if_catalog_names(turn)) is not None:
+            return found
         intent = turn.intent if turn.intent in SMALL_TALK else "out_of_scope"
         turn.reply.say(f"reply.{intent}", name=turn.app.settings.name, currency=turn.app.settings.local_currency.name)
         if intent in ("greet", "help", "out_of_scope"):

@@ -66,6 +66,14 @@ def test_a_product_name_alone_that_the_nlu_did_not_understand_is_searched() -> N
     assert vague.text.startswith("Désolé, je n'ai pas compris")
 
 
+@pytest.mark.usefixtures("shop")
+def test_a_search_for_a_catalog_product_read_as_out_of_scope_is_still_a_search() -> None:
+    done = run(ActionSmallTalk(), tracker("je cherche du chasselas", "out_of_scope"))  # created today, say
+    assert done.text.startswith("Voici ce que j'ai trouvé") and "Chasselas" in done.text
+    other = run(ActionSmallTalk(), tracker("quel temps fera-t-il demain ?", "out_of_scope"))
+    assert other.text.startswith("Je ne peux aider que pour les achats")
+
+
 def test_the_fallback_in_italian() -> None:
     done = run(ActionFallback(), tracker("boh", "nlu_fallback", lang="it"))
     assert done.text == (

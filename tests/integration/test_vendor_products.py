@@ -8,6 +8,7 @@ import asyncio
 import csv
 import dataclasses
 import io
+import json
 import stat
 from decimal import Decimal
 from pathlib import Path
@@ -478,3 +479,16 @@ def test_the_category_follows_the_head_noun_of_similar_products(app: App) -> Non
         assert guess_category(uow, "confiture de sureau", False, "fr") == "grocery"
         assert guess_category(uow, "sirop de sureau", False, "fr") == "drinks"
         assert guess_category(uow, "atelier vélo", True, "fr") == "workshops"
+
+
+def test_a_product_created_by_chat_is_published_in_the_dfc_export_once_on_sale(app: App) -> None:
+    from catalog.sources import export_catalog
+
+    def published() -> str:
+        with app.db.uow() as uow:
+            return json.dumps(export_catalog(uow, "dfc", "https://example.org"), ensure_ascii=False)
+
+    _text, buttons = propose()
+    assert "confiture d'abricots" not in published()  # a draft is not on sale, so not published
+    press(buttons[0][1])
+    assert "confiture d'abricots" in published()
